@@ -133,12 +133,27 @@ std::string snmprec_result::message() const {
   return out;
 }
 
-snmprec_result parse_snmprec(std::string_view text, std::string_view source_name) {
+std::string snmprec_result::skipped_message(const snmprec_skipped_line& s) const {
+  std::string out = source + ":" + std::to_string(s.line) + ": skipped: " + s.ec.message();
+  if (!s.detail.empty()) out += " (" + s.detail + ")";
+  return out;
+}
+
+snmprec_result parse_snmprec(std::string_view text, std::string_view source_name,
+                             const snmprec_options& options) {
   snmprec_result result;
   result.source = std::string(source_name);
   std::vector<varbind> rows;
   std::vector<std::size_t> row_lines;
   std::size_t line_no = 0;
+  // Returns true when parsing must stop (strict mode); false after recording a skipped line.
+  auto bad_line = [&](error e, std::string detail) {
+    if (options.skip_bad_lines) {
+      result.skipped.push_back({line_no, make_error_code(e), std::move(detail)});
+      return false;
+    }
+    return true;
+  };
   auto fail = [&](error e, std::string detail) {
     result.ec = e;
     result.line = line_no;
@@ -155,13 +170,23 @@ snmprec_result parse_snmprec(std::string_view text, std::string_view source_name
     if (line.empty() || line.front() == '#') continue;
     auto p1 = line.find('|');
     auto p2 = p1 == std::string_view::npos ? p1 : line.find('|', p1 + 1);
-    if (p2 == std::string_view::npos) return fail(error::snmprec_syntax, "expected OID|TAG|VALUE");
+    if (p2 == std::string_view::npos) {
+      if (bad_line(error::snmprec_syntax, "expected OID|TAG|VALUE"))
+        return fail(error::snmprec_syntax, "expected OID|TAG|VALUE");
+      continue;
+    }
     auto name = oid::parse(line.substr(0, p1));
-    if (!name || line.front() == '.')
-      return fail(error::snmprec_bad_oid, "'" + std::string(line.substr(0, p1)) + "'");
+    if (!name || line.front() == '.') {
+      std::string detail = "'" + std::string(line.substr(0, p1)) + "'";
+      if (bad_line(error::snmprec_bad_oid, detail)) return fail(error::snmprec_bad_oid, detail);
+      continue;
+    }
     value v;
     auto err = parse_value(line.substr(p1 + 1, p2 - p1 - 1), line.substr(p2 + 1), v);
-    if (err.code != error::ok) return fail(err.code, std::move(err.detail));
+    if (err.code != error::ok) {
+      if (bad_line(err.code, err.detail)) return fail(err.code, std::move(err.detail));
+      continue;
+    }
     rows.push_back({std::move(*name), std::move(v)});
     row_lines.push_back(line_no);
   }
@@ -170,17 +195,25 @@ snmprec_result parse_snmprec(std::string_view text, std::string_view source_name
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return rows[a].name < rows[b].name; });
-  for (std::size_t i = 1; i < order.size(); ++i) {
-    if (rows[order[i]].name == rows[order[i - 1]].name) {
-      line_no = std::max(row_lines[order[i]], row_lines[order[i - 1]]);
-      return fail(error::snmprec_duplicate_oid, rows[order[i]].name.to_string());
+  std::vector<varbind> unique;
+  unique.reserve(rows.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (!unique.empty() && rows[order[i]].name == unique.back().name) {
+      line_no = row_lines[order[i]];  // stable sort: the later line comes second
+      if (bad_line(error::snmprec_duplicate_oid, rows[order[i]].name.to_string()))
+        return fail(error::snmprec_duplicate_oid, rows[order[i]].name.to_string());
+      continue;
     }
+    unique.push_back(std::move(rows[order[i]]));
   }
-  result.view = mib_view(std::move(rows));
+  std::sort(result.skipped.begin(), result.skipped.end(),
+            [](const snmprec_skipped_line& a, const snmprec_skipped_line& b) { return a.line < b.line; });
+  result.view = mib_view(std::move(unique));
   return result;
 }
 
-snmprec_result load_snmprec_file(const std::filesystem::path& path) {
+snmprec_result load_snmprec_file(const std::filesystem::path& path,
+                                 const snmprec_options& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     snmprec_result r;
@@ -198,7 +231,7 @@ snmprec_result load_snmprec_file(const std::filesystem::path& path) {
     r.detail = "read failed";
     return r;
   }
-  return parse_snmprec(ss.str(), path.string());
+  return parse_snmprec(ss.str(), path.string(), options);
 }
 
 std::vector<std::filesystem::path> snmprec_context_companions(const std::filesystem::path& path) {
