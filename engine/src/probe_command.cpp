@@ -21,13 +21,18 @@ namespace codecs = fleetpoll::codecs;
 
 std::string sv(const flatbuffers::String* str) { return str ? str->str() : std::string(); }
 
-// Display width: code points, CJK ideographs counted twice (enough for aligned tables).
+// Display width: code points, East Asian wide ones counted twice (enough for aligned tables).
 std::size_t width(std::string_view t) {
   std::size_t w = 0;
   for (std::size_t i = 0; i < t.size();) {
     auto c = static_cast<unsigned char>(t[i]);
     std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    w += (n >= 3) ? 2 : 1;
+    std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1Fu) : n == 3 ? (c & 0x0Fu) : (c & 0x07u);
+    for (std::size_t k = 1; k < n && i + k < t.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3Fu);
+    bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+                (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+                (cp >= 0xFFE0 && cp <= 0xFFE6);
+    w += wide ? 2 : 1;
     i += n;
   }
   return w;
