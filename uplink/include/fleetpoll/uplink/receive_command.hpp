@@ -1,0 +1,16 @@
+// fleetpoll::uplink — `fleetpoll receive --config provider.toml [--output FILE|-]`
+//
+// Runs the provider's receiver (receiver.hpp) until SIGINT or SIGTERM, then prints its counters
+// to standard error. Exit codes: 0 stopped by a signal; 2 configuration error.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace fleetpoll::uplink {
+
+// Registers the `receive` subcommand; its exit code is stored in exit_code when it runs.
+void add_receive_command(CLI::App& app, int& exit_code);
+
+}  // namespace fleetpoll::uplink

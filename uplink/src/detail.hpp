@@ -1,0 +1,39 @@
+// Internal helpers shared by uplink's .cpp files (not part of the public headers).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+
+namespace fleetpoll::uplink::detail {
+
+inline std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Runs `fn` on `strand` and waits (at most 5 s) for it: inline when already on the strand or when
+// the io_context is not running any more.
+template <typename Fn>
+void run_on_strand_and_wait(boost::asio::io_context& io,
+                            boost::asio::strand<boost::asio::io_context::executor_type>& strand,
+                            Fn fn) {
+  if (io.stopped() || strand.running_in_this_thread()) {
+    fn();
+    return;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  auto fut = done->get_future();
+  boost::asio::post(strand, [fn, done] {
+    fn();
+    done->set_value();
+  });
+  fut.wait_for(std::chrono::seconds(5));
+}
+
+}  // namespace fleetpoll::uplink::detail

@@ -1,0 +1,293 @@
+#include "fleetpoll/uplink/receiver.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <map>
+#include <sstream>
+
+#include "detail.hpp"
+#include "fleetpoll/codecs/change_record.hpp"
+#include "fleetpoll/uplink/error.hpp"
+#include "fleetpoll/uplink/uplink_metrics.hpp"
+
+namespace fleetpoll::uplink {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+// Closed intervals of sequence numbers held for one site.
+class interval_set {
+ public:
+  bool contains(std::uint64_t v) const {
+    auto it = m_.upper_bound(v);
+    if (it == m_.begin()) return false;
+    --it;
+    return v <= it->second;
+  }
+  void insert(std::uint64_t a, std::uint64_t b) {
+    auto it = m_.upper_bound(a);
+    if (it != m_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->second + 1 >= a) {
+        a = prev->first;
+        b = std::max(b, prev->second);
+        it = m_.erase(prev);
+      }
+    }
+    while (it != m_.end() && it->first <= b + 1) {
+      b = std::max(b, it->second);
+      it = m_.erase(it);
+    }
+    m_[a] = b;
+  }
+  const std::map<std::uint64_t, std::uint64_t>& ranges() const { return m_; }
+
+ private:
+  std::map<std::uint64_t, std::uint64_t> m_;
+};
+}  // namespace
+
+struct receiver::impl : std::enable_shared_from_this<impl> {
+  asio::io_context& io;
+  asio::strand<asio::io_context::executor_type> strand;
+  receiver_options opt;
+  receiver_metrics* m;
+  stats st;
+  std::unique_ptr<xmpp_connection> conn;
+  std::map<std::string, interval_set> held;  // by site id
+  std::FILE* out = nullptr;
+  bool out_is_stdout = false;
+  int ledger_fd = -1;
+  std::function<void(std::string_view, const outbox_record&)> hook;
+  std::function<void(const std::string&)> log = [](const std::string& s) {
+    std::fprintf(stderr, "%s\n", s.c_str());
+  };
+
+  impl(asio::io_context& i, receiver_options o, receiver_metrics* mm)
+      : io(i), strand(asio::make_strand(i)), opt(std::move(o)), m(mm) {}
+  ~impl() {
+    if (out != nullptr && !out_is_stdout) std::fclose(out);
+    if (ledger_fd >= 0) ::close(ledger_fd);
+  }
+
+  const receiver_site* site_by_jid(const std::string& bare) const {
+    for (const auto& s : opt.sites)
+      if (s.jid == bare) return &s;
+    return nullptr;
+  }
+
+  std::error_code open_files() {
+    if (opt.output == "-") {
+      out = stdout;
+      out_is_stdout = true;
+    } else {
+      out = std::fopen(opt.output.c_str(), "a");
+      if (out == nullptr) return {errno, std::generic_category()};
+    }
+    if (!opt.state_path.empty()) {
+      std::ifstream in(opt.state_path);
+      std::string site;
+      std::uint64_t a = 0, b = 0;
+      while (in >> site >> a >> b)
+        if (a != 0 && b >= a) held[site].insert(a, b);
+      ledger_fd = ::open(opt.state_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (ledger_fd < 0) return {errno, std::generic_category()};
+    }
+    return {};
+  }
+
+  void count(batch_result r) {
+    st.batches[static_cast<std::size_t>(r)]++;
+    if (m != nullptr) m->batches(r).Increment();
+  }
+
+  void on_stanza(const element& e) {
+    const std::string* from = e.attribute("from");
+    if (from == nullptr) return;
+    std::string bare = jid_bare(*from);
+    if (e.name == "presence") {
+      const std::string* type = e.attribute("type");
+      if (type != nullptr && *type == "subscribe") {
+        bool known = site_by_jid(bare) != nullptr;
+        conn->send("<presence type='" + std::string(known ? "subscribed" : "unsubscribed") +
+                   "' to='" + xml_escape(bare) + "'/>");
+        if (!known) log("receive: refused presence subscription from " + bare);
+      }
+      return;
+    }
+    if (e.name != "message") return;
+    const element* batch = e.child(ns_batch, "batch");
+    if (batch == nullptr) return;
+    const std::string* id = e.attribute("id");
+    const receiver_site* site = site_by_jid(bare);
+    batch_envelope env;
+    if (site == nullptr) {
+      count(batch_result::unknown_site);
+      log("receive: batch from unknown sender " + bare + " dropped");
+      return;
+    }
+    if (auto ec = parse_batch_envelope(*batch, env)) {
+      count(batch_result::malformed);
+      log("receive: malformed batch envelope from " + bare + ": " + ec.message());
+      return;
+    }
+    if (env.site != site->id) {
+      count(batch_result::unknown_site);
+      log("receive: " + bare + " sent a batch for site '" + env.site + "', expected '" + site->id +
+          "'");
+      return;
+    }
+    std::vector<outbox_record> records;
+    if (auto ec = open_batch(env, batch->text, site->keys, records, opt.limits)) {
+      batch_result r = ec == error::batch_bad_tag       ? batch_result::bad_tag
+                       : ec == error::batch_unknown_key ? batch_result::unknown_key
+                                                        : batch_result::malformed;
+      count(r);
+      log("receive: batch " + site->id + " [" + std::to_string(env.first_seq) + "," +
+          std::to_string(env.last_seq) + "] rejected: " + ec.message());
+      return;
+    }
+    std::uint64_t now = detail::wall_ms();
+    interval_set& have = held[site->id];
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> written;
+    std::uint64_t dup = 0;
+    std::string lines;
+    std::vector<const outbox_record*> fresh_records;
+    for (const auto& r : records) {
+      if (have.contains(r.seq)) {
+        ++dup;
+        continue;
+      }
+      fresh_records.push_back(&r);
+      std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(r.bytes.data()),
+                                          r.bytes.size());
+      lines += "{\"site\":\"" + site->id + "\",\"seq\":" + std::to_string(r.seq) +
+               ",\"created_ms\":" + std::to_string(r.created_ms) +
+               ",\"received_ms\":" + std::to_string(now) +
+               ",\"record\":" + codecs::change_record_json(bytes) + "}\n";
+      if (!written.empty() && written.back().second + 1 == r.seq)
+        written.back().second = r.seq;
+      else
+        written.emplace_back(r.seq, r.seq);
+    }
+    if (!lines.empty()) {
+      if (std::fwrite(lines.data(), 1, lines.size(), out) != lines.size() ||
+          std::fflush(out) != 0) {
+        log("receive: writing the output failed; batch not acknowledged");
+        return;
+      }
+      if (opt.sync && !out_is_stdout) ::fsync(fileno(out));
+      if (ledger_fd >= 0) {
+        std::string l;
+        for (auto [a, b] : written)
+          l += site->id + " " + std::to_string(a) + " " + std::to_string(b) + "\n";
+        if (::write(ledger_fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) {
+          log("receive: writing the state ledger failed; batch not acknowledged");
+          return;
+        }
+        if (opt.sync) ::fsync(ledger_fd);
+      }
+      for (auto [a, b] : written) have.insert(a, b);
+    }
+    std::uint64_t fresh = records.size() - dup;
+    st.records_written += fresh;
+    st.records_duplicate += dup;
+    if (m != nullptr) {
+      m->records_written().Increment(static_cast<double>(fresh));
+      m->records_duplicate().Increment(static_cast<double>(dup));
+    }
+    if (fresh == 0) {
+      count(batch_result::replayed);
+    } else {
+      count(batch_result::accepted);
+    }
+    for (const outbox_record* r : fresh_records) {
+      if (m != nullptr && now >= r->created_ms)
+        m->latency().Observe(static_cast<double>(now - r->created_ms) / 1000.0);
+      if (hook) hook(site->id, *r);
+    }
+    if (id != nullptr) {
+      conn->send("<message to='" + xml_escape(*from) +
+                 "'><received xmlns='urn:xmpp:receipts' id='" + xml_escape(*id) + "'/></message>");
+      st.receipts_sent++;
+    }
+  }
+};
+
+receiver::receiver(asio::io_context& io, receiver_options options, receiver_metrics* metrics)
+    : impl_(std::make_shared<impl>(io, std::move(options), metrics)) {}
+
+receiver::~receiver() {
+  stop();
+}
+
+std::error_code receiver::start() {
+  auto& o = impl_->opt;
+  if (o.xmpp.jid.empty() || o.sites.empty()) return error::config_invalid;
+  for (const auto& s : o.sites)
+    if (!valid_site_id(s.id) || s.jid.empty() || s.keys.size() == 0) return error::config_invalid;
+  if (auto ec = impl_->open_files()) return ec;
+  std::weak_ptr<impl> w = impl_;
+  connection_events ev;
+  ev.on_ready = [w](bool resumed) {
+    auto s = w.lock();
+    if (!s) return;
+    s->st.ready = true;
+    if (!resumed) s->conn->send("<presence/>");
+    s->log(std::string("receive: logged in as ") + s->conn->full_jid() +
+           (resumed ? " (resumed)" : ""));
+  };
+  ev.on_down = [w](std::error_code ec) {
+    auto s = w.lock();
+    if (!s) return;
+    s->st.ready = false;
+    s->log("receive: connection down: " + ec.message());
+  };
+  ev.on_stanza = [w](const element& e) {
+    if (auto s = w.lock()) s->on_stanza(e);
+  };
+  impl_->conn = std::make_unique<xmpp_connection>(impl_->strand, o.xmpp, std::move(ev));
+  auto s = impl_;
+  asio::post(s->strand, [s] { s->conn->start(); });
+  return {};
+}
+
+void receiver::stop() {
+  auto s = impl_;
+  if (!s || !s->conn) return;
+  detail::run_on_strand_and_wait(s->io, s->strand, [s] {
+    if (s->conn) s->conn->stop();
+    s->st.ready = false;
+  });
+}
+
+const receiver::stats& receiver::counters() const noexcept {
+  return impl_->st;
+}
+
+std::string receiver::summary() const {
+  std::ostringstream os;
+  os << "batches";
+  for (std::size_t i = 0; i < batch_result_count; ++i)
+    os << ' ' << label(static_cast<batch_result>(i)) << '=' << impl_->st.batches[i].load();
+  os << " records written=" << impl_->st.records_written.load()
+     << " duplicate=" << impl_->st.records_duplicate.load();
+  return os.str();
+}
+
+void receiver::set_record_hook(std::function<void(std::string_view, const outbox_record&)> hook) {
+  impl_->hook = std::move(hook);
+}
+void receiver::set_logger(std::function<void(const std::string&)> log) {
+  impl_->log = std::move(log);
+}
+
+}  // namespace fleetpoll::uplink
