@@ -161,7 +161,7 @@ std::error_code parse_batch_envelope(const element& batch, batch_envelope& out) 
       !parse_uint(*last, e.last_seq) || !parse_uint(*n, e.count))
     return error::batch_malformed;
   if (e.first_seq == 0 || e.last_seq < e.first_seq || e.count == 0 ||
-      e.count - 1 > e.last_seq - e.first_seq)
+      e.count - 1 != e.last_seq - e.first_seq)
     return error::batch_malformed;
   auto nonce = base64_decode(*iv);
   if (!nonce || nonce->size() != e.nonce.size()) return error::batch_malformed;
@@ -229,7 +229,8 @@ std::error_code open_batch(const batch_envelope& env, std::string_view payload, 
   for (const wire::Record* r : *batch->records()) {
     if (r == nullptr || r->change() == nullptr) return error::batch_bad_record;
     std::uint64_t seq = r->seq();
-    if (seq < env.first_seq || seq > env.last_seq || seq <= prev) return error::batch_bad_record;
+    if (seq < env.first_seq || seq > env.last_seq || (prev != 0 && seq != prev + 1))
+      return error::batch_bad_record;
     if (records.empty() && seq != env.first_seq) return error::batch_bad_record;
     prev = seq;
     std::span<const std::uint8_t> change(r->change()->data(), r->change()->size());

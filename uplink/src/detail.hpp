@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <thread>
 
 namespace fleetpoll::uplink::detail {
 
@@ -34,6 +35,24 @@ void run_on_strand_and_wait(boost::asio::io_context& io,
     done->set_value();
   });
   fut.wait_for(std::chrono::seconds(5));
+}
+
+// Waits (at most 2 s) until `done` — evaluated on the strand — holds; returns at once when the
+// io_context is not running or the caller is on the strand.
+template <typename Pred>
+void wait_for_connections(boost::asio::io_context& io,
+                          boost::asio::strand<boost::asio::io_context::executor_type>& strand,
+                          Pred done) {
+  if (io.stopped() || strand.running_in_this_thread()) return;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < until) {
+    auto p = std::make_shared<std::promise<bool>>();
+    auto f = p->get_future();
+    boost::asio::post(strand, [p, done] { p->set_value(done()); });
+    if (f.wait_for(std::chrono::milliseconds(500)) != std::future_status::ready) return;
+    if (f.get()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace fleetpoll::uplink::detail

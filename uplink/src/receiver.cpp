@@ -22,39 +22,6 @@ namespace fleetpoll::uplink {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
-// Closed intervals of sequence numbers held for one site.
-class interval_set {
- public:
-  bool contains(std::uint64_t v) const {
-    auto it = m_.upper_bound(v);
-    if (it == m_.begin()) return false;
-    --it;
-    return v <= it->second;
-  }
-  void insert(std::uint64_t a, std::uint64_t b) {
-    auto it = m_.upper_bound(a);
-    if (it != m_.begin()) {
-      auto prev = std::prev(it);
-      if (prev->second + 1 >= a) {
-        a = prev->first;
-        b = std::max(b, prev->second);
-        it = m_.erase(prev);
-      }
-    }
-    while (it != m_.end() && it->first <= b + 1) {
-      b = std::max(b, it->second);
-      it = m_.erase(it);
-    }
-    m_[a] = b;
-  }
-  const std::map<std::uint64_t, std::uint64_t>& ranges() const { return m_; }
-
- private:
-  std::map<std::uint64_t, std::uint64_t> m_;
-};
-}  // namespace
-
 struct receiver::impl : std::enable_shared_from_this<impl> {
   asio::io_context& io;
   asio::strand<asio::io_context::executor_type> strand;
@@ -62,7 +29,16 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
   receiver_metrics* m;
   stats st;
   std::unique_ptr<xmpp_connection> conn;
-  std::map<std::string, interval_set> held;  // by site id
+  // Per site: every seq <= written[site] is held (written in order, exactly once).
+  std::map<std::string, std::uint64_t> written;
+  // Per site: authentic batches that arrived ahead of a gap, by first seq, not yet acknowledged.
+  struct early_batch {
+    batch_envelope env;
+    std::vector<outbox_record> records;
+    std::vector<std::pair<std::string, std::string>> receipts;  // (to, message id)
+  };
+  std::map<std::string, std::map<std::uint64_t, early_batch>> early;
+  static constexpr std::size_t max_early_batches = 256;
   std::FILE* out = nullptr;
   bool out_is_stdout = false;
   int ledger_fd = -1;
@@ -96,8 +72,10 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
       std::ifstream in(opt.state_path);
       std::string site;
       std::uint64_t a = 0, b = 0;
-      while (in >> site >> a >> b)
-        if (a != 0 && b >= a) held[site].insert(a, b);
+      while (in >> site >> a >> b) {
+        std::uint64_t& w = written[site];
+        if (a != 0 && b >= a && a <= w + 1) w = std::max(w, b);
+      }
       ledger_fd = ::open(opt.state_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       if (ledger_fd < 0) return {errno, std::generic_category()};
     }
@@ -155,68 +133,93 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
           std::to_string(env.last_seq) + "] rejected: " + ec.message());
       return;
     }
-    std::uint64_t now = detail::wall_ms();
-    interval_set& have = held[site->id];
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> written;
+    std::uint64_t& done = written[site->id];
+    std::vector<std::pair<std::string, std::string>> receipts;
+    if (env.last_seq <= done) {
+      // Everything already held: a resend or a replay. Acknowledge again, write nothing.
+      count(batch_result::replayed);
+      st.records_duplicate += records.size();
+      if (m != nullptr) m->records_duplicate().Increment(static_cast<double>(records.size()));
+      if (id != nullptr) receipts.emplace_back(*from, *id);
+      send_receipts(receipts);
+      return;
+    }
+    auto& ahead = early[site->id];
+    auto [it, inserted] = ahead.try_emplace(env.first_seq);
+    if (inserted || it->second.env.last_seq < env.last_seq) {
+      it->second.env = env;
+      it->second.records = std::move(records);
+    }
+    if (id != nullptr) it->second.receipts.emplace_back(*from, *id);
+    count(batch_result::accepted);
+    // Write every held batch that now continues the sequence, in order.
+    const std::uint64_t before = done;
     std::uint64_t dup = 0;
+    std::vector<early_batch> drained;
+    while (!ahead.empty() && ahead.begin()->first <= done + 1) {
+      drained.push_back(std::move(ahead.begin()->second));
+      ahead.erase(ahead.begin());
+      for (const auto& r : drained.back().records) {
+        if (r.seq <= done)
+          ++dup;
+        else
+          done = r.seq;  // records are contiguous within a batch (verified ascending, first..last)
+      }
+    }
+    std::uint64_t now = detail::wall_ms();
     std::string lines;
     std::vector<const outbox_record*> fresh_records;
-    for (const auto& r : records) {
-      if (have.contains(r.seq)) {
-        ++dup;
-        continue;
+    std::uint64_t next = before + 1;
+    for (const auto& b : drained)
+      for (const auto& r : b.records) {
+        if (r.seq != next) continue;
+        std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(r.bytes.data()),
+                                            r.bytes.size());
+        lines += "{\"site\":\"" + site->id + "\",\"seq\":" + std::to_string(r.seq) +
+                 ",\"created_ms\":" + std::to_string(r.created_ms) +
+                 ",\"received_ms\":" + std::to_string(now) +
+                 ",\"record\":" + codecs::change_record_json(bytes) + "}\n";
+        fresh_records.push_back(&r);
+        ++next;
       }
-      fresh_records.push_back(&r);
-      std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(r.bytes.data()),
-                                          r.bytes.size());
-      lines += "{\"site\":\"" + site->id + "\",\"seq\":" + std::to_string(r.seq) +
-               ",\"created_ms\":" + std::to_string(r.created_ms) +
-               ",\"received_ms\":" + std::to_string(now) +
-               ",\"record\":" + codecs::change_record_json(bytes) + "}\n";
-      if (!written.empty() && written.back().second + 1 == r.seq)
-        written.back().second = r.seq;
-      else
-        written.emplace_back(r.seq, r.seq);
-    }
     if (!lines.empty()) {
       if (std::fwrite(lines.data(), 1, lines.size(), out) != lines.size() ||
           std::fflush(out) != 0) {
-        log("receive: writing the output failed; batch not acknowledged");
-        return;
+        log("receive: writing the output failed; exiting");
+        std::abort();  // nothing was acknowledged: after a restart the sender resends
       }
       if (opt.sync && !out_is_stdout) ::fsync(fileno(out));
       if (ledger_fd >= 0) {
-        std::string l;
-        for (auto [a, b] : written)
-          l += site->id + " " + std::to_string(a) + " " + std::to_string(b) + "\n";
+        std::string l = site->id + " 1 " + std::to_string(done) + "\n";
         if (::write(ledger_fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) {
-          log("receive: writing the state ledger failed; batch not acknowledged");
-          return;
+          log("receive: writing the state ledger failed; exiting");
+          std::abort();
         }
         if (opt.sync) ::fsync(ledger_fd);
       }
-      for (auto [a, b] : written) have.insert(a, b);
     }
-    std::uint64_t fresh = records.size() - dup;
-    st.records_written += fresh;
+    st.records_written += fresh_records.size();
     st.records_duplicate += dup;
     if (m != nullptr) {
-      m->records_written().Increment(static_cast<double>(fresh));
+      m->records_written().Increment(static_cast<double>(fresh_records.size()));
       m->records_duplicate().Increment(static_cast<double>(dup));
-    }
-    if (fresh == 0) {
-      count(batch_result::replayed);
-    } else {
-      count(batch_result::accepted);
     }
     for (const outbox_record* r : fresh_records) {
       if (m != nullptr && now >= r->created_ms)
         m->latency().Observe(static_cast<double>(now - r->created_ms) / 1000.0);
       if (hook) hook(site->id, *r);
     }
-    if (id != nullptr) {
-      conn->send("<message to='" + xml_escape(*from) +
-                 "'><received xmlns='urn:xmpp:receipts' id='" + xml_escape(*id) + "'/></message>");
+    for (auto& b : drained)
+      for (auto& rc : b.receipts) receipts.push_back(std::move(rc));
+    send_receipts(receipts);
+    // Bound what waits ahead of a gap: drop the furthest (unacknowledged, so it is resent).
+    while (ahead.size() > max_early_batches) ahead.erase(std::prev(ahead.end()));
+  }
+
+  void send_receipts(const std::vector<std::pair<std::string, std::string>>& receipts) {
+    for (const auto& [to, msg_id] : receipts) {
+      conn->send("<message to='" + xml_escape(to) + "'><received xmlns='urn:xmpp:receipts' id='" +
+                 xml_escape(msg_id) + "'/></message>");
       st.receipts_sent++;
     }
   }
@@ -254,6 +257,13 @@ std::error_code receiver::start() {
   ev.on_stanza = [w](const element& e) {
     if (auto s = w.lock()) s->on_stanza(e);
   };
+  ev.on_oversized = [w](std::size_t bytes) {
+    auto s = w.lock();
+    if (!s) return;
+    s->count(batch_result::malformed);
+    s->log("receive: dropped a stanza of " + std::to_string(bytes) +
+           " bytes: stanza exceeds the size limit");
+  };
   impl_->conn = std::make_unique<xmpp_connection>(impl_->strand, o.xmpp, std::move(ev));
   auto s = impl_;
   asio::post(s->strand, [s] { s->conn->start(); });
@@ -267,6 +277,7 @@ void receiver::stop() {
     if (s->conn) s->conn->stop();
     s->st.ready = false;
   });
+  detail::wait_for_connections(s->io, s->strand, [s] { return s->conn->finished(); });
 }
 
 const receiver::stats& receiver::counters() const noexcept {

@@ -316,6 +316,9 @@ struct sender::impl : std::enable_shared_from_this<impl> {
       }
       for (auto& r : got) {
         if (!pending.empty() && pending_bytes + r.bytes.size() > opt.max_batch_bytes) break;
+        // A batch covers consecutive sequence numbers only: a jump (records the outbox skipped)
+        // seals what is pending and starts a new batch.
+        if (!pending.empty() && r.seq != pending.back().seq + 1) seal();
         read_cursor = r.seq;
         pending_bytes += r.bytes.size();
         pending.push_back(std::move(r));
@@ -473,6 +476,12 @@ void sender::stop() {
     s->flush_timer.cancel();
     s->tick_timer.cancel();
     if (s->audit != nullptr) std::fflush(s->audit);
+  });
+  // Let the connections leave cleanly (bounded inside xmpp_connection at 1 s).
+  detail::wait_for_connections(s->io, s->strand, [s] {
+    for (auto& c : s->conns)
+      if (!c->finished()) return false;
+    return true;
   });
 }
 

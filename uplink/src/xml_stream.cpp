@@ -75,6 +75,8 @@ struct xml_stream_parser::impl {
   std::size_t elements = 0;
   XML_Index stanza_start = -1;  // byte index of the current stanza's '<'
   XML_Index fed = 0;            // total bytes fed since reset
+  bool skip_oversized = false;
+  bool skipping = false;  // inside an oversized stanza being discarded
 
   impl(handlers hh, xml_limits l) : h(std::move(hh)), limits(l) { create(); }
   ~impl() {
@@ -94,6 +96,7 @@ struct xml_stream_parser::impl {
     // No external entities, ever; the default handler is not set so predefined entities expand.
     XML_SetParamEntityParsing(parser, XML_PARAM_ENTITY_PARSING_NEVER);
     failed = {};
+    skipping = false;
     depth = 0;
     stack.clear();
     current = element{};
@@ -112,6 +115,10 @@ struct xml_stream_parser::impl {
   static void start_cb(void* p, const XML_Char* name, const XML_Char** atts) {
     impl* s = self(p);
     if (s->failed) return;
+    if (s->skipping) {
+      ++s->depth;
+      return;
+    }
     std::size_t natts = 0;
     for (const XML_Char** a = atts; *a != nullptr; a += 2) ++natts;
     if (natts > s->limits.max_attributes) return s->fail(error::xml_too_many_attributes);
@@ -152,11 +159,18 @@ struct xml_stream_parser::impl {
       return;
     }
     --s->depth;
+    if (s->skipping) {
+      if (s->depth == 1) s->end_skip();
+      return;
+    }
     s->stack.pop_back();
     if (s->depth == 1) {
       if (XML_GetCurrentByteIndex(s->parser) - s->stanza_start >
-          static_cast<XML_Index>(s->limits.max_stanza_bytes))
-        return s->fail(error::xml_stanza_too_large);
+          static_cast<XML_Index>(s->limits.max_stanza_bytes)) {
+        if (!s->skip_oversized) return s->fail(error::xml_stanza_too_large);
+        s->begin_skip();
+        return s->end_skip();
+      }
       element done = std::move(s->current);
       s->current = element{};
       s->elements = 0;
@@ -176,7 +190,21 @@ struct xml_stream_parser::impl {
       }
       return;
     }
+    if (s->skipping) return;
     s->stack.back()->text.append(text, static_cast<std::size_t>(len));
+  }
+
+  void begin_skip() {
+    skipping = true;
+    current = element{};
+    stack.clear();
+  }
+  void end_skip() {
+    std::size_t size = static_cast<std::size_t>(XML_GetCurrentByteIndex(parser) - stanza_start);
+    skipping = false;
+    elements = 0;
+    stanza_start = -1;
+    if (h.on_oversized) h.on_oversized(size);
   }
 
   static void doctype_cb(void* p, const XML_Char*, const XML_Char*, const XML_Char*, int) {
@@ -211,9 +239,12 @@ struct xml_stream_parser::impl {
         return failed;
       }
       if (failed) return failed;
-      if (pending() > limits.max_stanza_bytes) {
-        failed = error::xml_stanza_too_large;
-        return failed;
+      if (pending() > limits.max_stanza_bytes && !skipping) {
+        if (!skip_oversized) {
+          failed = error::xml_stanza_too_large;
+          return failed;
+        }
+        begin_skip();
       }
     }
     return {};
@@ -228,7 +259,12 @@ std::error_code xml_stream_parser::feed(std::string_view bytes) {
   return impl_->feed(bytes);
 }
 void xml_stream_parser::reset() {
+  bool skip = impl_->skip_oversized;
   impl_->create();
+  impl_->skip_oversized = skip;
+}
+void xml_stream_parser::set_skip_oversized(bool skip) noexcept {
+  impl_->skip_oversized = skip;
 }
 std::size_t xml_stream_parser::pending_stanza_bytes() const noexcept {
   return impl_->pending();

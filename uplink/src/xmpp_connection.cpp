@@ -120,12 +120,14 @@ struct session {
   xml_limits limits_;
   std::unique_ptr<xml_stream_parser> parser;
   std::deque<element> inbox;
+  std::vector<std::size_t> oversized;  // sizes of stanzas discarded since the last look
   bool got_header = false;
   bool got_close = false;
   std::array<char, 16 * 1024> buf{};
   std::chrono::steady_clock::time_point last_rx = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_tx = std::chrono::steady_clock::now();
   bool r_pending = false;
+  bool close_after_flush = false;  // stop(): write the farewell, then close
 
   void close(std::error_code why) {
     if (closed) return;
@@ -151,6 +153,7 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
   connection_state st = connection_state::disconnected;
   bool stopped = false;
   bool retry = true;
+  std::atomic<bool> finished{true};  // the run loop is not running
   std::string full_jid;
   std::uint64_t tx_bytes = 0;
   std::uint64_t rx_bytes = 0;
@@ -270,6 +273,9 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
     };
     h.on_stream_close = [w] {
       if (auto p = w.lock()) p->got_close = true;
+    };
+    h.on_oversized = [w](std::size_t bytes) {
+      if (auto p = w.lock()) p->oversized.push_back(bytes);
     };
     s->parser = std::make_unique<xml_stream_parser>(std::move(h), opt.limits);
   }
@@ -581,6 +587,10 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
         s->outq.pop_front();
       }
       if (co_await write_raw(s, std::move(chunk))) co_return;
+      if (s->outq.empty() && s->close_after_flush) {
+        s->close(error::stopped);
+        co_return;
+      }
     }
   }
 
@@ -629,11 +639,18 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<std::error_code> serve(std::shared_ptr<session> s) {
     auto self = shared_from_this();
+    s->parser->set_skip_oversized(true);
     asio::co_spawn(ex, writer(s), asio::detached);
     asio::co_spawn(ex, keepalive(s), asio::detached);
     for (;;) {
       element e;
-      if (auto ec = co_await next_element(s, e)) co_return ec;
+      std::error_code ec = co_await next_element(s, e);
+      for (std::size_t bytes : s->oversized) {
+        if (sm_enabled) ++h_in;  // it was a stanza: acknowledge it so it is not re-delivered
+        if (ev.on_oversized && !stopped) ev.on_oversized(bytes);
+      }
+      s->oversized.clear();
+      if (ec) co_return ec;
       if (stopped) co_return error::stopped;
       if (e.ns == ns_sm) {
         if (e.name == "r") {
@@ -726,6 +743,7 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
       wait = std::min(wait * 2, opt.backoff_max);
     }
     set_state(connection_state::stopped);
+    finished = true;
   }
 };
 
@@ -740,6 +758,7 @@ xmpp_connection::~xmpp_connection() {
 void xmpp_connection::start(bool retry) {
   impl_->retry = retry;
   impl_->stopped = false;
+  impl_->finished = false;
   asio::co_spawn(impl_->ex, impl_->run(), asio::detached);
 }
 
@@ -747,7 +766,20 @@ void xmpp_connection::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   impl_->backoff_timer.cancel();
-  if (impl_->cur) impl_->cur->close(error::stopped);
+  auto s = impl_->cur;
+  if (!s || s->closed) return;
+  if (impl_->st == connection_state::ready) {
+    // Leave cleanly: unavailable presence and the stream's end, so the server ends the session
+    // at once (no stream-management hibernation) and contacts see us go. Bounded at 1 s.
+    s->close_after_flush = true;
+    impl_->enqueue(s, "<presence type='unavailable'/></stream:stream>");
+    s->deadline.expires_after(std::chrono::seconds(1));
+    s->deadline.async_wait([s](boost::system::error_code ec) {
+      if (!ec) s->close(error::stopped);
+    });
+  } else {
+    s->close(error::stopped);
+  }
   impl_->st = connection_state::stopped;
 }
 
@@ -771,6 +803,9 @@ std::uint64_t xmpp_connection::bytes_received() const noexcept {
 }
 std::error_code xmpp_connection::last_error() const noexcept {
   return impl_->last_err;
+}
+bool xmpp_connection::finished() const noexcept {
+  return impl_->finished;
 }
 bool xmpp_connection::direct_tls() const noexcept {
   return impl_->cur && impl_->cur->direct_tls;

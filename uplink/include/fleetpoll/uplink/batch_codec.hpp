@@ -8,8 +8,8 @@
 //
 // open_batch is the decoder of hostile input: every size is bounded before memory is taken
 // (encoded text, compressed frame, declared plain size, record count), the plaintext must pass
-// the flatbuffers verifier, match the envelope, hold ascending sequence numbers inside the
-// range, and each record must verify as a ChangeRecord.
+// the flatbuffers verifier, match the envelope, hold exactly the consecutive sequence numbers
+// first..last, and each record must verify as a ChangeRecord.
 //
 // Thread safety: pure functions; seal_batch draws the nonce from OpenSSL's RAND_bytes.
 #pragma once
@@ -58,7 +58,7 @@ struct batch_limits {
 // True for a valid site id: 1..64 of [A-Za-z0-9._-].
 bool valid_site_id(std::string_view site);
 
-// Seals `records` (ascending seq, at least one). zstd level 3 by default.
+// Seals `records` (consecutive sequence numbers, at least one). zstd level 3 by default.
 std::error_code seal_batch(std::span<const outbox_record> records, std::string_view site,
                            const aes_key& key, sealed_batch& out, std::uint64_t sealed_ms = 0,
                            int zstd_level = 3);

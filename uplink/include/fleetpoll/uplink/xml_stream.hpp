@@ -9,9 +9,10 @@
 // (whitespace is a keep-alive and ignored); a stanza larger than max_stanza_bytes (counted in
 // input bytes from its '<' on), deeper than max_depth, with more than max_attributes on one
 // element or more than max_elements in total is an error. After an error the parser stays
-// failed until reset(). Names are namespace-resolved: element::ns holds the namespace URI and
-// element::name the local name; attributes without a prefix keep their plain name, prefixed ones
-// are "URI local" (e.g. the xml:lang attribute is "http://www.w3.org/XML/1998/namespace lang").
+// failed until reset() (but see set_skip_oversized). Names are namespace-resolved: element::ns
+// holds the namespace URI and element::name the local name; attributes without a prefix keep their
+// plain name, prefixed ones are "URI local" (e.g. the xml:lang attribute is
+// "http://www.w3.org/XML/1998/namespace lang").
 //
 // Thread safety: one parser per stream, used by one thread at a time.
 #pragma once
@@ -63,6 +64,8 @@ class xml_stream_parser {
     std::function<void(const element& header)> on_stream_open;  // header has no children
     std::function<void(element&& stanza)> on_element;           // each top-level element
     std::function<void()> on_stream_close;                      // </stream:stream>
+    // With skip_oversized: a stanza over max_stanza_bytes was discarded (argument: its size).
+    std::function<void(std::size_t bytes)> on_oversized;
   };
 
   xml_stream_parser(handlers h, xml_limits limits = {});
@@ -76,6 +79,12 @@ class xml_stream_parser {
 
   // Starts a fresh stream (after STARTTLS or SASL success the stream restarts).
   void reset();
+
+  // false (the default): an oversized stanza is an error that ends the stream.
+  // true: it is parsed on without being stored (memory stays bounded), then discarded and
+  // reported through on_oversized; the stream goes on. For an authenticated session, where a
+  // stanza re-delivered after a reconnect (XEP-0198) would otherwise end every new session too.
+  void set_skip_oversized(bool skip) noexcept;
 
   // Bytes of the stanza being parsed so far (0 between stanzas).
   std::size_t pending_stanza_bytes() const noexcept;

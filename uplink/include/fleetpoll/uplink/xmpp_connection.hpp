@@ -13,13 +13,16 @@
 //
 // Plaintext is never used: if the server does not offer STARTTLS on the STARTTLS port, the
 // attempt fails with error::tls_unavailable before anything but the stream header is sent.
-// Every byte from the server goes through xml_stream_parser with the configured limits.
+// Every byte from the server goes through xml_stream_parser with the configured limits. Before
+// login an oversized stanza ends the attempt; once ready it is discarded and reported
+// (on_oversized) and the session goes on.
 //
 // Threading: the object and its callbacks live on `executor`, which must be a strand or an
 // io_context run by one thread. Call every method from that executor. Callbacks never run after
 // stop(). Destroying the object stops it; pending operations finish harmlessly.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -91,6 +94,9 @@ struct connection_events {
   std::function<void(const element& stanza)> on_stanza;
   // Every state change.
   std::function<void(connection_state)> on_state;
+  // While ready, a stanza over limits.max_stanza_bytes was discarded (it counts as handled for
+  // XEP-0198, so the server does not deliver it again); argument: its size in bytes.
+  std::function<void(std::size_t bytes)> on_oversized;
 };
 
 class xmpp_connection {
@@ -104,7 +110,11 @@ class xmpp_connection {
   // Starts connecting; keeps reconnecting until stop(). With retry == false the first failure
   // or session end stops the connection (tests of a single login attempt).
   void start(bool retry = true);
+  // Stops reconnecting. A ready session leaves cleanly (unavailable presence, </stream:stream>,
+  // then close; at most 1 s) while the executor keeps running; finished() turns true after.
   void stop();
+  // True before start() and once the connection has stopped and closed its socket.
+  bool finished() const noexcept;
 
   // Queues a complete stanza for sending. Returns false (and drops it) when not ready.
   bool send(std::string stanza);
