@@ -48,7 +48,7 @@ struct sealed_fixture {
   sealed_batch sealed;
   sealed_fixture() {
     keys.add(key_of(7, 0x11));
-    EXPECT_FALSE(seal_batch(in, "acme-hq", *keys.current(), sealed));
+    EXPECT_FALSE(seal_batch(in, "acme-hq", *keys.current(), sealed, 1'700'000'060'000));
   }
 };
 
@@ -71,6 +71,20 @@ TEST(BatchCodec, SealedBatchOpensToTheSameRecords) {
     EXPECT_EQ(out[i].bytes, f.in[i].bytes);
   }
   EXPECT_LT(f.sealed.compressed_bytes, f.sealed.plain_bytes);
+}
+
+TEST(BatchCodec, AgesBeyondFortyNineDaysSaturateAndNonConsecutiveRecordsAreRefused) {
+  keyring keys;
+  keys.add(key_of(1, 0x01));
+  std::vector<outbox_record> in = records(1, 2);
+  sealed_batch b;
+  const std::uint64_t sealed_ms = in[0].created_ms + 60ull * 24 * 3600 * 1000;  // 60 days later
+  ASSERT_FALSE(seal_batch(in, "s1", *keys.current(), b, sealed_ms));
+  std::vector<outbox_record> out;
+  ASSERT_FALSE(open_batch(b.envelope, b.payload, keys, out));
+  EXPECT_EQ(out[0].created_ms, sealed_ms - 4294967295ull);
+  in[1].seq = 5;
+  EXPECT_EQ(seal_batch(in, "s1", *keys.current(), b), make_error_code(error::config_invalid));
 }
 
 TEST(BatchCodec, TwoSealsOfTheSameRecordsUseDifferentNonces) {

@@ -6,14 +6,15 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <memory>
 
-#include "detail.hpp"
 #include "fleetpoll/codecs/change_record.hpp"
 #include "fleetpoll/uplink/batch_generated.h"
 #include "fleetpoll/uplink/error.hpp"
 #include "fleetpoll/uplink/sasl.hpp"
 #include "fleetpoll/uplink/xml_stream.hpp"
+#include "wall_clock.hpp"
 
 namespace fleetpoll::uplink {
 namespace {
@@ -65,21 +66,33 @@ std::error_code seal_batch(std::span<const outbox_record> records, std::string_v
                            const aes_key& key, sealed_batch& out, std::uint64_t sealed_ms,
                            int zstd_level) {
   if (records.empty() || !valid_site_id(site)) return error::config_invalid;
-  // 1. flatbuffers Batch
+  // 1. flatbuffers Batch (columnar: sizes, ages, concatenated changes)
+  const std::uint64_t sealed_at = sealed_ms != 0 ? sealed_ms : detail::wall_ms();
   std::size_t raw = 0;
-  for (const auto& r : records) raw += r.bytes.size() + 32;
-  flatbuffers::FlatBufferBuilder fbb(raw + 256);
-  std::vector<flatbuffers::Offset<wire::Record>> offs;
-  offs.reserve(records.size());
-  for (const auto& r : records) {
-    auto change =
-        fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(r.bytes.data()), r.bytes.size());
-    offs.push_back(wire::CreateRecord(fbb, r.seq, r.created_ms, change));
+  std::vector<std::uint32_t> sizes, ages;
+  sizes.reserve(records.size());
+  ages.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    if (r.seq != records.front().seq + i || r.bytes.size() > UINT32_MAX)
+      return error::config_invalid;
+    raw += r.bytes.size();
+    sizes.push_back(static_cast<std::uint32_t>(r.bytes.size()));
+    std::uint64_t age = sealed_at > r.created_ms ? sealed_at - r.created_ms : 0;
+    ages.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(age, UINT32_MAX)));
   }
-  auto vec = fbb.CreateVector(offs);
+  flatbuffers::FlatBufferBuilder fbb(raw + 8 * records.size() + 256);
+  std::uint8_t* dst = nullptr;
+  auto changes = fbb.CreateUninitializedVector(raw, &dst);
+  for (const auto& r : records) {
+    std::memcpy(dst, r.bytes.data(), r.bytes.size());
+    dst += r.bytes.size();
+  }
+  auto ages_off = fbb.CreateVector(ages);
+  auto sizes_off = fbb.CreateVector(sizes);
   auto site_off = fbb.CreateString(site.data(), site.size());
-  fbb.Finish(wire::CreateBatch(fbb, site_off, records.front().seq, records.back().seq,
-                               sealed_ms != 0 ? sealed_ms : detail::wall_ms(), vec),
+  fbb.Finish(wire::CreateBatch(fbb, site_off, records.front().seq, records.back().seq, sealed_at,
+                               sizes_off, ages_off, changes),
              "FPB1");
   const char* plain = reinterpret_cast<const char*>(fbb.GetBufferPointer());
   const std::size_t plain_size = fbb.GetSize();
@@ -221,24 +234,26 @@ std::error_code open_batch(const batch_envelope& env, std::string_view payload, 
   const wire::Batch* batch = wire::GetBatch(bytes);
   if (batch->site() == nullptr || batch->site()->string_view() != env.site ||
       batch->first_seq() != env.first_seq || batch->last_seq() != env.last_seq ||
-      batch->records() == nullptr || batch->records()->size() != env.count)
+      batch->sizes() == nullptr || batch->sizes()->size() != env.count ||
+      batch->ages_ms() == nullptr || batch->ages_ms()->size() != env.count ||
+      batch->changes() == nullptr)
     return error::batch_header_mismatch;
   std::vector<outbox_record> records;
   records.reserve(env.count);
-  std::uint64_t prev = 0;
-  for (const wire::Record* r : *batch->records()) {
-    if (r == nullptr || r->change() == nullptr) return error::batch_bad_record;
-    std::uint64_t seq = r->seq();
-    if (seq < env.first_seq || seq > env.last_seq || (prev != 0 && seq != prev + 1))
-      return error::batch_bad_record;
-    if (records.empty() && seq != env.first_seq) return error::batch_bad_record;
-    prev = seq;
-    std::span<const std::uint8_t> change(r->change()->data(), r->change()->size());
+  const std::uint8_t* data = batch->changes()->data();
+  const std::size_t total = batch->changes()->size();
+  std::size_t offset = 0;
+  for (std::uint32_t i = 0; i < env.count; ++i) {
+    std::size_t size = batch->sizes()->Get(i);
+    if (size > total - offset) return error::batch_bad_record;
+    std::span<const std::uint8_t> change(data + offset, size);
+    offset += size;
     if (!codecs::verify_change_record(change)) return error::batch_bad_record;
-    records.push_back({seq, r->created_ms(),
+    std::uint64_t age = batch->ages_ms()->Get(i);
+    records.push_back({env.first_seq + i, batch->sealed_ms() > age ? batch->sealed_ms() - age : 0,
                        std::string(reinterpret_cast<const char*>(change.data()), change.size())});
   }
-  if (prev != env.last_seq) return error::batch_bad_record;
+  if (offset != total) return error::batch_bad_record;
   out = std::move(records);
   return {};
 }

@@ -8,15 +8,11 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+
 #include <thread>
+#include "wall_clock.hpp"
 
 namespace fleetpoll::uplink::detail {
-
-inline std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
 
 // Runs `fn` on `strand` and waits (at most 5 s) for it: inline when already on the strand or when
 // the io_context is not running any more.

@@ -23,18 +23,22 @@ using schema::ChangeKind;
 
 namespace {
 
+// Kinds a provider acts on at once (order toner, send an engineer, a new device): their batch is
+// sealed within max_delay. Everything else (counters, level steps, clears, status, heartbeats)
+// may wait routine_delay and travels with the next batch. docs/wire-format.md ("Batching").
 bool urgent(ChangeKind k) {
   switch (k) {
-    case ChangeKind::supply_level:
-    case ChangeKind::supply_added:
-    case ChangeKind::supply_removed:
-    case ChangeKind::supply_reseated:
-    case ChangeKind::tray_level:
-    case ChangeKind::counter_delta:
-    case ChangeKind::heartbeat:
-      return false;
-    default:
+    case ChangeKind::identity:
+    case ChangeKind::supply_reorder:
+    case ChangeKind::supply_low:
+    case ChangeKind::supply_empty:
+    case ChangeKind::alert_raised:
+    case ChangeKind::device_down:
+    case ChangeKind::counter_reset:
+    case ChangeKind::unspecified:
       return true;
+    default:
+      return false;
   }
 }
 
@@ -271,7 +275,10 @@ struct sender::impl : std::enable_shared_from_this<impl> {
     if (pending.empty()) return;
     batch_state b;
     const aes_key* key = keys.current();
-    if (auto ec = seal_batch(pending, opt.site, *key, b.sealed, 0, opt.zstd_level)) {
+    // Small batches (sealed by time at low rates) get zstd's strongest level: they are cheap to
+    // compress and bytes on the wire dominate; large ones keep the fast level.
+    int level = pending_bytes < 16 * 1024 ? opt.zstd_level_small : opt.zstd_level;
+    if (auto ec = seal_batch(pending, opt.site, *key, b.sealed, 0, level)) {
       std::fprintf(stderr, "uplink: sealing a batch failed: %s\n", ec.message().c_str());
       return;  // records stay pending; retried at the next pump
     }

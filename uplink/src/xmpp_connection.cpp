@@ -166,6 +166,7 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
   std::uint32_t h_in = 0;
   std::uint32_t out_acked = 0;
   std::deque<std::string> unacked;
+  static constexpr std::size_t sm_request_after = 8;
 
   impl(asio::any_io_executor e, xmpp_options o, connection_events v)
       : ex(std::move(e)), opt(std::move(o)), ev(std::move(v)), backoff_timer(ex) {
@@ -571,7 +572,9 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> writer(std::shared_ptr<session> s) {
     while (!s->closed) {
       if (s->outq.empty()) {
-        if (sm_enabled && !unacked.empty() && !s->r_pending) {
+        // Ask for a stream-management ack once several stanzas wait for one; a lone stanza is
+        // covered by the next keep-alive <r/> (end-to-end receipts do not depend on it).
+        if (sm_enabled && unacked.size() >= sm_request_after && !s->r_pending) {
           s->r_pending = true;
           if (co_await write_raw(s, "<r xmlns='urn:xmpp:sm:3'/>")) co_return;
           continue;
@@ -605,8 +608,9 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
         s->close(error::timeout);
         co_return;
       }
-      if (now - s->last_tx >= interval && s->outq.empty()) {
+      if (now - s->last_tx >= interval && s->outq.empty() && !s->r_pending) {
         // Under stream management an <r/> also proves the server is alive; else whitespace.
+        if (sm_enabled) s->r_pending = true;
         enqueue(s, sm_enabled ? "<r xmlns='urn:xmpp:sm:3'/>" : " ");
         s->last_tx = now;
       }

@@ -15,6 +15,7 @@ std::string make_change_record(std::uint64_t seq, std::uint64_t device, schema::
   flatbuffers::Offset<CounterChange> counter = 0;
   flatbuffers::Offset<Heartbeat> heartbeat = 0;
   flatbuffers::Offset<StatusChange> status = 0;
+  flatbuffers::Offset<Reachability> reach = 0;
   switch (kind) {
     case ChangeKind::identity:
       identity = CreateIdentityChangeDirect(
@@ -25,7 +26,8 @@ std::string make_change_record(std::uint64_t seq, std::uint64_t device, schema::
     case ChangeKind::supply_level:
     case ChangeKind::supply_low:
     case ChangeKind::supply_reorder:
-    case ChangeKind::supply_empty: {
+    case ChangeKind::supply_empty:
+    case ChangeKind::supply_replaced: {
       auto pct = static_cast<std::int16_t>(100 - static_cast<std::int16_t>(value % 100));
       supply = CreateSupplyChangeDirect(fbb, 1, 1, "Black Cartridge HP 89A", SupplyType::toner,
                                         SupplyClass::supplyThatIsConsumed, "black", false,
@@ -39,6 +41,11 @@ std::string make_change_record(std::uint64_t seq, std::uint64_t device, schema::
                                       AlertSeverity::warning, AlertTrainingLevel::untrained,
                                       AlertGroup::input, 1, 2, AlertCode::subunitEmpty,
                                       "Tray 2 empty", 123456);
+      break;
+    case ChangeKind::device_down:
+    case ChangeKind::device_up:
+      reach = CreateReachabilityDirect(fbb, kind == ChangeKind::device_down ? 3u : 0u,
+                                       kind == ChangeKind::device_down ? "timeout" : nullptr);
       break;
     case ChangeKind::status_changed:
       status = CreateStatusChange(fbb, HrDeviceStatus::warning, HrPrinterStatus::idle);
@@ -56,7 +63,7 @@ std::string make_change_record(std::uint64_t seq, std::uint64_t device, schema::
       break;
   }
   auto rec = CreateChangeRecord(fbb, seq, device, address, at_ms, kind, identity, supply, 0, alert,
-                                status, 0, counter, heartbeat);
+                                status, reach, counter, heartbeat);
   FinishChangeRecordBuffer(fbb, rec);
   return {reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()};
 }

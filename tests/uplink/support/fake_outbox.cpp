@@ -89,6 +89,20 @@ std::uint64_t fake_outbox::append(std::string bytes, std::uint64_t created_ms) {
   return seq;
 }
 
+void fake_outbox::append_many(std::vector<std::pair<std::string, std::uint64_t>> records) {
+  std::function<void()> l;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [bytes, created] : records) {
+      records_.push_back(
+          {records_.size() + 1, created != 0 ? created : now_ms(), std::move(bytes)});
+      acked_.push_back(false);
+    }
+    l = listener_;
+  }
+  if (l) l();
+}
+
 std::error_code fake_outbox::read(std::uint64_t after_seq, std::size_t max_records,
                                   std::size_t max_bytes, std::vector<outbox_record>& out) {
   std::lock_guard lock(mu_);

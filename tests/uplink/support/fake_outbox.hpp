@@ -27,6 +27,9 @@ class fake_outbox final : public record_source {
 
   // Appends a record with the next seq; returns the seq. created_ms 0 = now.
   std::uint64_t append(std::string bytes, std::uint64_t created_ms = 0);
+  // Appends several records at once (one listener call), as one outbox write batch would.
+  // In-memory outboxes only (not written to the file).
+  void append_many(std::vector<std::pair<std::string, std::uint64_t>> records);
 
   std::error_code read(std::uint64_t after_seq, std::size_t max_records, std::size_t max_bytes,
                        std::vector<outbox_record>& out) override;

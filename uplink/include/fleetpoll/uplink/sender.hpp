@@ -8,9 +8,10 @@
 //     Batches are sent only while at least one receiver resource is available, addressed to it.
 //   * Batching: records are read in sequence order into a batch that is sealed when it holds
 //     max_batch_bytes of records (or max_batch_records), or when its oldest record has waited its
-//     class's delay: max_delay for urgent kinds (alerts, supply low/empty/reorder/replaced,
-//     status, reachability, identity, counter resets), routine_delay for the rest (counter
-//     deltas, level steps, heartbeats). Sealed: see batch_codec.hpp.
+//     class's delay: max_delay for urgent kinds (alert raised, supply reorder/low/empty, device
+//     down, identity, counter reset), routine_delay for the rest (counter deltas, level steps,
+//     replacements, alert clears, status, device up, heartbeats), which also travel with the next
+//     urgent batch. Sealed: see batch_codec.hpp.
 //   * Delivery: each batch carries an XEP-0184 receipt request; the receipt acknowledges its
 //     range in the record_source. A batch whose connection dropped, that was in flight when the
 //     receiver left, or that is not acknowledged within ack_timeout is sent again (the receiver
@@ -57,8 +58,10 @@ struct sender_options {
   std::size_t max_batch_records = 4096;
   // Longest wait of an urgent record before its batch is sealed. Default: 1 s
   std::chrono::milliseconds max_delay{1000};
-  // Longest wait of a routine record (counter delta, level step, heartbeat). Default: 60 s
-  std::chrono::milliseconds routine_delay{60'000};
+  // Longest wait of a routine record (counter delta, level step, heartbeat). Default: 15 min
+  // (the provider acts on urgent kinds; routine ones ride along with them or wait, which makes
+  // batches larger and cheaper: docs/wire-format.md, "Batching").
+  std::chrono::milliseconds routine_delay{15 * 60'000};
   // The server's stanza size limit; batches are kept well under it. Default: 256 KiB (prosody)
   std::size_t server_stanza_limit = 256 * 1024;
   // Batches in flight (sent, not acknowledged) per connection. Default: 8
@@ -69,8 +72,10 @@ struct sender_options {
   std::string audit_path;
   // Also write each record's JSON to the audit log at its first send. Default: true
   bool audit_records = true;
-  // zstd level. Default: 3
+  // zstd level for batches of 16 KiB of records or more. Default: 3
   int zstd_level = 3;
+  // zstd level for smaller batches. Default: 19
+  int zstd_level_small = 19;
 };
 
 class sender {

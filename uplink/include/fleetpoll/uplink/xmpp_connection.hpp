@@ -5,11 +5,12 @@
 // server certificate and host name (always; no option turns it off), authenticates with SASL
 // SCRAM-SHA-256, SCRAM-SHA-1 or — only when allow_plain is set — PLAIN, binds a resource, enables
 // XEP-0198 stream management (acks and resumption), then reports on_ready. While ready it answers
-// server pings and <r/> requests, sends whitespace keep-alives (or <r/> under stream management)
-// when idle, and closes a session that has received nothing for idle_timeout. When a session
-// ends it reports on_down and reconnects after an exponential backoff with jitter
-// (backoff_initial doubling up to backoff_max, each wait drawn uniformly from [wait/2, wait]),
-// resuming the stream-management session when the server still holds it.
+// server pings and <r/> requests, asks for XEP-0198 acks once 8 stanzas await one, sends a
+// keep-alive when idle (whitespace, or <r/> under stream management), and closes a session that has
+// received nothing for idle_timeout. When a session ends it reports on_down and reconnects after an
+// exponential backoff with jitter (backoff_initial doubling up to backoff_max, each wait drawn
+// uniformly from [wait/2, wait]), resuming the stream-management session when the server still
+// holds it.
 //
 // Plaintext is never used: if the server does not offer STARTTLS on the STARTTLS port, the
 // attempt fails with error::tls_unavailable before anything but the stream header is sent.
@@ -64,10 +65,11 @@ struct xmpp_options {
   std::chrono::milliseconds connect_timeout{10'000};
   // From TCP connected to on_ready. Default: 20 s
   std::chrono::milliseconds login_timeout{20'000};
-  // Send a keep-alive after this long without sending. Default: 60 s
-  std::chrono::milliseconds keepalive_interval{60'000};
-  // Close a session that received nothing for this long. Default: 180 s
-  std::chrono::milliseconds idle_timeout{180'000};
+  // Send a keep-alive after this long without sending: an XEP-0198 <r/> (the server answers, which
+  // proves the session alive), or a whitespace without stream management. Default: 120 s
+  std::chrono::milliseconds keepalive_interval{120'000};
+  // Close a session that received nothing for this long. Default: 360 s
+  std::chrono::milliseconds idle_timeout{360'000};
   // First reconnect wait; doubles per failed attempt up to backoff_max. Default: 500 ms
   std::chrono::milliseconds backoff_initial{500};
   // Default: 60 s
