@@ -17,6 +17,7 @@
 //    of idle connections are added from the schedule (one <r/> per idle minute per connection).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -62,14 +63,15 @@ sender_options production_defaults(const uplink_env& env) {
 
 receiver_options receiver_defaults(const uplink_env& env, const std::string& out) {
   receiver_options r = env.receiver_opts(out);
-  r.sync = true;  // the default; the test helper turns it off
+  r.sync = std::getenv("UPLINK_BENCH_NO_SYNC") ==
+           nullptr;  // the default (true); the test helper turns it off
   return r;
 }
 
 struct figures {
   double throughput_rps = 0, throughput_seconds = 0;
   std::uint64_t throughput_records = 0, throughput_batches = 0;
-  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0, lone_urgent_ms = 0;
   std::uint64_t latency_records = 0;
   std::uint32_t printers = 0;
   std::uint64_t day_records = 0, day_batches = 0, day_bytes_up = 0, day_bytes_down = 0,
@@ -107,7 +109,9 @@ bool latency(uplink_env& env, int seconds, figures& f) {
   receiver rcv(recv_io.io, receiver_defaults(env, out));
   std::mutex mu;
   std::vector<double> lat;
+  const std::uint64_t total = static_cast<std::uint64_t>(seconds) * 1000;
   rcv.set_record_hook([&](std::string_view, const outbox_record& r) {
+    if (r.seq > total) return;  // the tail that keeps the stream going is not measured
     double ms = static_cast<double>(now_ms() - r.created_ms);
     std::lock_guard lock(mu);
     lat.push_back(ms);
@@ -117,17 +121,30 @@ bool latency(uplink_env& env, int seconds, figures& f) {
   sender snd(send_io.io, outbox, env.keys(), production_defaults(env));
   if (snd.start()) return false;
   wait_until([&] { return snd.counters().receiver_available.load(); }, 10s);
-  const std::uint64_t total = static_cast<std::uint64_t>(seconds) * 1000;
+  // Steady state: the stream goes on for 2 s after the measured records, so the last of them
+  // travel in batches sealed like all the others (a stream that stops is the pause case below).
+  const std::uint64_t produced = total + 2000;
   auto t0 = clock_type::now();
-  for (std::uint64_t i = 0; i < total; ++i) {
+  for (std::uint64_t i = 0; i < produced; ++i) {
     std::this_thread::sleep_until(t0 + std::chrono::microseconds(i * 1000));  // 1,000 changes/s
     outbox.append(mixed_record(i + 1));
   }
   bool ok = wait_until([&] { return outbox.depth() == 0; }, 30s);
+  // The pause case: after the stream stops, one urgent record alone.
+  std::this_thread::sleep_for(200ms);  // a pause in the stream: what this figure is about
+  std::uint64_t before = outbox.last_seq();
+  outbox.append(
+      make_change_record(before + 1, 1, fleetpoll::schema::ChangeKind::alert_raised, now_ms(), 1));
+  auto t1 = clock_type::now();
+  ok = ok && wait_until([&] { return outbox.depth() == 0; }, 10s);
+  f.lone_urgent_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t1).count();
   snd.stop();
   rcv.stop();
   std::lock_guard lock(mu);
   if (lat.empty()) return false;
+  if (std::getenv("UPLINK_BENCH_DUMP") != nullptr)
+    for (std::size_t i = 0; i < lat.size(); i += 50)
+      std::fprintf(stderr, "lat[%zu]=%.0f\n", i, lat[i]);
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double p) {
     return lat[std::min(lat.size() - 1,
@@ -268,9 +285,12 @@ int main(int argc, char** argv) {
       t_ok ? "" : "  [INCOMPLETE]");
   std::fprintf(stderr, "uplink_bench: latency (1,000 changes/s for %d s)...\n", seconds);
   bool l_ok = latency(env, seconds, f);
-  std::printf("latency at 1,000 changes/s: %llu records, p50 %.0f ms, p99 %.0f ms, max %.0f ms%s\n",
-              static_cast<unsigned long long>(f.latency_records), f.p50_ms, f.p99_ms, f.max_ms,
-              l_ok ? "" : "  [INCOMPLETE]");
+  std::printf(
+      "latency at 1,000 changes/s: %llu records, p50 %.0f ms, p99 %.0f ms, max %.0f ms; a lone "
+      "urgent record "
+      "after a pause: %.0f ms (append to acknowledgement)%s\n",
+      static_cast<unsigned long long>(f.latency_records), f.p50_ms, f.p99_ms, f.max_ms,
+      f.lone_urgent_ms, l_ok ? "" : "  [INCOMPLETE]");
   std::fprintf(stderr, "uplink_bench: office day (%u printers)...\n", printers);
   bool b_ok = bytes_per_day(env, printers, counter_minutes, f);
   std::printf(
@@ -289,9 +309,9 @@ int main(int argc, char** argv) {
       << ",\"throughput_seconds\":" << f.throughput_seconds
       << ",\"throughput_batches\":" << f.throughput_batches << ",\"latency_p50_ms\":" << f.p50_ms
       << ",\"latency_p99_ms\":" << f.p99_ms << ",\"latency_max_ms\":" << f.max_ms
-      << ",\"latency_records\":" << f.latency_records << ",\"office_printers\":" << f.printers
-      << ",\"office_records\":" << f.day_records << ",\"office_batches\":" << f.day_batches
-      << ",\"office_bytes_up\":" << f.day_bytes_up
+      << ",\"latency_records\":" << f.latency_records << ",\"lone_urgent_ms\":" << f.lone_urgent_ms
+      << ",\"office_printers\":" << f.printers << ",\"office_records\":" << f.day_records
+      << ",\"office_batches\":" << f.day_batches << ",\"office_bytes_up\":" << f.day_bytes_up
       << ",\"office_keepalive_bytes\":" << f.keepalive_bytes
       << ",\"office_bytes_down\":" << f.day_bytes_down
       << ",\"bytes_per_printer_per_day\":" << f.bytes_per_printer_day

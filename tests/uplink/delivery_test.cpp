@@ -2,8 +2,11 @@
 // (prosody restarted mid-stream, receiver offline for a while, SIGKILL of the sending process)
 // and hostile batches. After each, the receiver must hold every change record exactly once, in
 // sequence order, identical to what the outbox holds.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +25,28 @@ using namespace fleetpoll::uplink::test;
 using namespace std::chrono_literals;
 
 namespace {
+
+// One HTTP/1.0 GET on loopback; the whole answer (headers and body), or "" on failure.
+std::string http_get(std::uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      timeval tv{5, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 class DeliveryTest : public ::testing::Test {
  protected:
@@ -353,6 +378,7 @@ TEST_F(DeliveryTest, TamperedReplayedForeignAndOversizedBatchesAreRejectedWithou
 
 TEST_F(DeliveryTest, ReceiveCommandWritesJsonLinesAndReportsItsCounters) {
   std::string dir = env_->dir() + "/cli-" + std::to_string(test_no_);
+  const std::uint16_t metrics_port = free_tcp_port();
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   write_file(dir + "/provider.pass", env_->provider_password() + "\n", 0600);
   write_file(dir + "/acme.keys", read_file(env_->key_file()), 0600);
@@ -363,7 +389,9 @@ TEST_F(DeliveryTest, ReceiveCommandWritesJsonLinesAndReportsItsCounters) {
                  std::to_string(env_->prosody().port()) + "\ndirect_tls_port = 0\nca_file = \"" +
                  env_->prosody().ca_file() +
                  "\"\n[output]\npath = \"out.jsonl\"\nstate = \"ledger\"\n"
-                 "[[site]]\nid = \"acme-hq\"\njid = \"site@localhost\"\nkey_file = \"acme.keys\"\n",
+                 "[[site]]\nid = \"acme-hq\"\njid = \"site@localhost\"\nkey_file = \"acme.keys\"\n"
+                 "[metrics]\nlisten = \"127.0.0.1:" +
+                 std::to_string(metrics_port) + "\"\n",
              0600);
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -381,6 +409,7 @@ TEST_F(DeliveryTest, ReceiveCommandWritesJsonLinesAndReportsItsCounters) {
   append(outbox, 250);
   bool drained = wait_until([&] { return outbox.depth() == 0; }, 30s);
   snd.stop();
+  std::string scrape = http_get(metrics_port, "/metrics");
   ::kill(pid, SIGTERM);
   int status = 0;
   bool exited = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 10s);
@@ -394,6 +423,11 @@ TEST_F(DeliveryTest, ReceiveCommandWritesJsonLinesAndReportsItsCounters) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
   EXPECT_EQ(compare_delivery(outbox.all(), read_received(dir + "/out.jsonl"), "acme-hq"), "");
   EXPECT_NE(log.find("records written=250 "), std::string::npos) << log;
+  EXPECT_NE(scrape.find("fleetpoll_receiver_records_written_total 250"), std::string::npos)
+      << scrape;
+  EXPECT_NE(scrape.find("fleetpoll_receiver_batches_total{result=\"bad_tag\"} 0"),
+            std::string::npos)
+      << scrape;
 }
 
 }  // namespace

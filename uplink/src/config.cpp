@@ -89,7 +89,13 @@ std::error_code load_receiver_config(const std::string& path, receiver_options& 
     r.output = resolve(path, (*o)["path"].value_or(std::string("-")));
     r.state_path = resolve(path, (*o)["state"].value_or(std::string{}));
     r.sync = (*o)["sync"].value_or(true);
+    std::int64_t every = r.stats_interval.count();
+    if (!get_uint(*o, "stats_interval_s", every, 0, 86400))
+      return fail(why, "[output] stats_interval_s must be 0..86400");
+    r.stats_interval = std::chrono::seconds(every);
   }
+  if (const toml::table* mt = root["metrics"].as_table())
+    r.metrics_listen = (*mt)["listen"].value_or(std::string{});
   const toml::array* sites = root["site"].as_array();
   if (sites == nullptr || sites->empty()) return fail(why, "at least one [[site]] is required");
   for (const auto& node : *sites) {

@@ -6,11 +6,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <future>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "detail.hpp"
 #include "fleetpoll/codecs/change_record.hpp"
@@ -39,6 +43,21 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
   };
   std::map<std::string, std::map<std::uint64_t, early_batch>> early;
   static constexpr std::size_t max_early_batches = 256;
+  // Group commit (see commit()).
+  struct sync_job {
+    std::string ledger;
+    std::vector<std::pair<std::string, std::string>> receipts;
+    std::vector<std::pair<std::string, outbox_record>> hooks;
+  };
+  std::thread sync_thread;
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  std::deque<sync_job> sync_queue;
+  bool sync_quit = false;
+  bool commit_posted = false;
+  std::string ledger_pending;
+  std::vector<std::pair<std::string, std::string>> receipts_pending;
+  std::vector<std::pair<std::string, outbox_record>> hook_pending;
   std::FILE* out = nullptr;
   bool out_is_stdout = false;
   int ledger_fd = -1;
@@ -50,6 +69,7 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
   impl(asio::io_context& i, receiver_options o, receiver_metrics* mm)
       : io(i), strand(asio::make_strand(i)), opt(std::move(o)), m(mm) {}
   ~impl() {
+    stop_sync_thread();
     if (out != nullptr && !out_is_stdout) std::fclose(out);
     if (ledger_fd >= 0) ::close(ledger_fd);
   }
@@ -183,20 +203,11 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
         ++next;
       }
     if (!lines.empty()) {
-      if (std::fwrite(lines.data(), 1, lines.size(), out) != lines.size() ||
-          std::fflush(out) != 0) {
+      if (std::fwrite(lines.data(), 1, lines.size(), out) != lines.size()) {
         log("receive: writing the output failed; exiting");
         std::abort();  // nothing was acknowledged: after a restart the sender resends
       }
-      if (opt.sync && !out_is_stdout) ::fsync(fileno(out));
-      if (ledger_fd >= 0) {
-        std::string l = site->id + " 1 " + std::to_string(done) + "\n";
-        if (::write(ledger_fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) {
-          log("receive: writing the state ledger failed; exiting");
-          std::abort();
-        }
-        if (opt.sync) ::fsync(ledger_fd);
-      }
+      ledger_pending += site->id + " 1 " + std::to_string(done) + "\n";
     }
     st.records_written += fresh_records.size();
     st.records_duplicate += dup;
@@ -207,7 +218,7 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
     for (const outbox_record* r : fresh_records) {
       if (m != nullptr && now >= r->created_ms)
         m->latency().Observe(static_cast<double>(now - r->created_ms) / 1000.0);
-      if (hook) hook(site->id, *r);
+      if (hook) hook_pending.emplace_back(site->id, *r);
     }
     for (auto& b : drained)
       for (auto& rc : b.receipts) receipts.push_back(std::move(rc));
@@ -216,12 +227,90 @@ struct receiver::impl : std::enable_shared_from_this<impl> {
     while (ahead.size() > max_early_batches) ahead.erase(std::prev(ahead.end()));
   }
 
-  void send_receipts(const std::vector<std::pair<std::string, std::string>>& receipts) {
-    for (const auto& [to, msg_id] : receipts) {
+  // Group commit: the receipts of every batch handled in one turn of the event loop wait for one
+  // flush + fdatasync of the output and one of the ledger, then go out together.
+  void send_receipts(std::vector<std::pair<std::string, std::string>>& receipts) {
+    for (auto& r : receipts) receipts_pending.push_back(std::move(r));
+    receipts.clear();
+    if (commit_posted || receipts_pending.empty()) return;
+    commit_posted = true;
+    std::weak_ptr<impl> w = weak_from_this();
+    asio::post(strand, [w] {
+      if (auto s = w.lock()) s->commit();
+    });
+  }
+
+  void commit() {
+    commit_posted = false;
+    if (std::fflush(out) != 0) {
+      log("receive: writing the output failed; exiting");
+      std::abort();
+    }
+    sync_job job{std::move(ledger_pending), std::move(receipts_pending), std::move(hook_pending)};
+    ledger_pending.clear();
+    receipts_pending.clear();
+    hook_pending.clear();
+    if (!opt.sync) {
+      write_ledger(job.ledger);
+      finish(job);
+      return;
+    }
+    // fdatasync on the sync thread, so that this strand goes on decrypting and writing the next
+    // batches meanwhile; the receipts go out once the data they confirm is on disk.
+    {
+      std::lock_guard lock(sync_mu);
+      sync_queue.push_back(std::move(job));
+    }
+    sync_cv.notify_one();
+  }
+
+  void write_ledger(const std::string& lines) {
+    if (ledger_fd < 0 || lines.empty()) return;
+    if (::write(ledger_fd, lines.data(), lines.size()) != static_cast<ssize_t>(lines.size())) {
+      log("receive: writing the state ledger failed; exiting");
+      std::abort();
+    }
+  }
+
+  // On the strand: hooks and receipts of data now durable.
+  void finish(sync_job& job) {
+    for (const auto& [site_id, r] : job.hooks) hook(site_id, r);
+    for (const auto& [to, msg_id] : job.receipts) {
       conn->send("<message to='" + xml_escape(to) + "'><received xmlns='urn:xmpp:receipts' id='" +
                  xml_escape(msg_id) + "'/></message>");
       st.receipts_sent++;
     }
+  }
+
+  void sync_loop() {
+    for (;;) {
+      std::deque<sync_job> jobs;
+      {
+        std::unique_lock lock(sync_mu);
+        sync_cv.wait(lock, [&] { return sync_quit || !sync_queue.empty(); });
+        if (sync_queue.empty()) return;
+        jobs.swap(sync_queue);
+      }
+      // Everything queued so far shares one sync of the output and one of the ledger.
+      if (!out_is_stdout) ::fdatasync(fileno(out));
+      for (auto& j : jobs) write_ledger(j.ledger);
+      if (ledger_fd >= 0) ::fdatasync(ledger_fd);
+      std::weak_ptr<impl> w = weak_from_this();
+      auto done = std::make_shared<std::deque<sync_job>>(std::move(jobs));
+      asio::post(strand, [w, done] {
+        if (auto s = w.lock())
+          for (auto& j : *done) s->finish(j);
+      });
+    }
+  }
+
+  void stop_sync_thread() {
+    {
+      std::lock_guard lock(sync_mu);
+      sync_quit = true;
+    }
+    sync_cv.notify_one();
+    if (sync_thread.joinable()) sync_thread.join();
   }
 };
 
@@ -238,6 +327,7 @@ std::error_code receiver::start() {
   for (const auto& s : o.sites)
     if (!valid_site_id(s.id) || s.jid.empty() || s.keys.size() == 0) return error::config_invalid;
   if (auto ec = impl_->open_files()) return ec;
+  if (o.sync) impl_->sync_thread = std::thread([s = impl_.get()] { s->sync_loop(); });
   std::weak_ptr<impl> w = impl_;
   connection_events ev;
   ev.on_ready = [w](bool resumed) {

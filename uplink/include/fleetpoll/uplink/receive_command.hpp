@@ -1,7 +1,9 @@
 // fleetpoll::uplink — `fleetpoll receive --config provider.toml [--output FILE|-]`
 //
 // Runs the provider's receiver (receiver.hpp) until SIGINT or SIGTERM, then prints its counters
-// to standard error. Exit codes: 0 stopped by a signal; 2 configuration error.
+// to standard error (also every [output] stats_interval_s, default 60). With [metrics] listen =
+// "127.0.0.1:9751" it serves /metrics (fleetpoll_receiver_* families) through fleetpoll's one
+// HTTP server. Exit codes: 0 stopped by a signal; 2 configuration or start-up error.
 #pragma once
 
 namespace CLI {

@@ -6,18 +6,25 @@
 //   1. maps the sender's bare JID to a configured site (else: unknown_site, dropped);
 //   2. checks the envelope names that site, opens the batch with the site's keyring
 //      (bad tag, unknown key, malformed -> counted, logged, dropped; never a crash);
-//   3. writes each record not yet held for (site, seq) as one JSON line
-//      {"site":..,"seq":..,"created_ms":..,"received_ms":..,"record":{ChangeRecord}} —
-//      records already held are counted as duplicates (a batch of nothing new is "replayed");
-//   4. flushes (and with sync, fsyncs) the output, appends the written ranges to the state
-//      ledger (state_path), and only then answers with an XEP-0184 receipt.
-// The ledger ("site first last" lines) survives restarts, so deduplication does too.
+//   3. writes the records in sequence order per site, each (site, seq) exactly once, as JSON
+//      lines {"site":..,"seq":..,"created_ms":..,"received_ms":..,"record":{ChangeRecord}}.
+//      Sequence numbers start at 1 with no gaps, so the receiver knows what comes next: a batch
+//      that arrives ahead of a gap (the pool's connections may overtake each other) is held,
+//      unacknowledged, until the gap is filled (at most 256 per site; beyond that the furthest
+//      is dropped and the sender resends it). A batch holding nothing new is "replayed":
+//      acknowledged again, nothing written;
+//   4. flushes (and with sync, fdatasyncs) the output, appends the new high-water mark to the
+//      state ledger (state_path, fdatasync'd too), and only then answers with XEP-0184 receipts.
+//      Group commit: all batches handled in one turn of the event loop share one flush and sync.
+// The ledger ("site 1 last" lines) survives restarts, so deduplication does too. A failed write
+// of output or ledger aborts the process (nothing was acknowledged; the sender resends).
 //
 // Threading: runs on a strand of `io`; start()/stop() from any thread. The record hook runs on
 // that strand.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,9 +58,15 @@ struct receiver_options {
   // Deduplication ledger; "" keeps it in memory only (duplicates possible after a restart).
   // Default: ""
   std::string state_path;
-  // fsync the output and the ledger before acknowledging. Default: true
+  // fdatasync the output and the ledger before acknowledging. Default: true
   bool sync = true;
   batch_limits limits;
+  // `fleetpoll receive` only: serve /metrics (the fleetpoll_receiver_* families) on this
+  // "address:port" (numeric address, loopback unless chosen otherwise); "" = none. Default: ""
+  std::string metrics_listen;
+  // `fleetpoll receive` only: print the counters to standard error this often; 0 = at exit only.
+  // Default: 60 s
+  std::chrono::seconds stats_interval{60};
 };
 
 class receiver {
