@@ -158,9 +158,10 @@ bool latency(uplink_env& env, int seconds, figures& f) {
 }
 
 bool bytes_per_day(uplink_env& env, std::uint32_t printers, std::uint32_t counter_minutes,
-                   figures& f) {
+                   long max_delay_ms, figures& f) {
   auto day = fleetpoll::uplink::bench::office_day(printers, counter_minutes);
   sender_options opts = production_defaults(env);
+  if (max_delay_ms >= 0) opts.max_delay = std::chrono::milliseconds(max_delay_ms);
   // Group the day's records as the sender's rule does: a batch is sealed when its earliest
   // deadline (urgent: +max_delay, routine: +routine_delay) passes, or when it is full.
   struct group {
@@ -246,6 +247,7 @@ int main(int argc, char** argv) {
   int seconds = 15;
   std::uint32_t printers = 1000;
   std::uint32_t counter_minutes = 20;
+  long max_delay_ms = -1;  // -1: the library default
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--json" && i + 1 < argc)
@@ -256,12 +258,14 @@ int main(int argc, char** argv) {
       seconds = std::stoi(argv[++i]);
     else if (a == "--printers" && i + 1 < argc)
       printers = static_cast<std::uint32_t>(std::stoul(argv[++i]));
+    else if (a == "--max-delay-ms" && i + 1 < argc)
+      max_delay_ms = std::stol(argv[++i]);
     else if (a == "--counter-minutes" && i + 1 < argc)
       counter_minutes = static_cast<std::uint32_t>(std::stoul(argv[++i]));
     else {
       std::fprintf(stderr,
                    "usage: uplink_bench [--json FILE] [--records N] [--latency-seconds S] "
-                   "[--printers P] [--counter-minutes M]\n");
+                   "[--printers P] [--counter-minutes M] [--max-delay-ms D]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
@@ -292,7 +296,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(f.latency_records), f.p50_ms, f.p99_ms, f.max_ms,
       f.lone_urgent_ms, l_ok ? "" : "  [INCOMPLETE]");
   std::fprintf(stderr, "uplink_bench: office day (%u printers)...\n", printers);
-  bool b_ok = bytes_per_day(env, printers, counter_minutes, f);
+  bool b_ok = bytes_per_day(env, printers, counter_minutes, max_delay_ms, f);
   std::printf(
       "office day, %u printers: %llu records (%.1f per printer), %llu batches, %llu bytes up + "
       "%llu keep-alive "
