@@ -10,8 +10,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"fleetpoll — watches printer fleets over SNMP (loopback-safe defaults)"};
-  app.set_version_flag("--version",
-                       std::string("fleetpoll ") + std::string(fleetpoll::engine::version()));
+  app.set_version_flag("--version", std::string("fleetpoll ") + std::string(fleetpoll::engine::version()));
   app.require_subcommand(1);
   // Subcommands are registered here as they are built (probe, discover, run, ...). Each stores
   // its exit code in exit_code when it runs.
