@@ -170,4 +170,34 @@ TEST_F(LoginTest, ProxyRefusingTheTunnelIsReportedAsProxyFailure) {
   finish(io, *a);
 }
 
+// A server that offers only SASL PLAIN (inside TLS): refused unless allow_plain, then used.
+TEST(PlainLogin, PlainIsUsedOnlyWhenConfiguredAndOnlyInsideTls) {
+  prosody_options po;
+  po.plain_only = true;
+  uplink_env env(po);
+  ASSERT_EQ(env.setup(), "");
+  auto attempt_with = [&](bool allow_plain, std::error_code& error) {
+    io_thread io;
+    std::atomic<bool> ready{false}, down{false};
+    connection_events ev;
+    ev.on_ready = [&](bool) { ready = true; };
+    ev.on_down = [&](std::error_code ec) {
+      error = ec;
+      down = true;
+    };
+    auto opts = env.account("site", env.site_password());
+    opts.allow_plain = allow_plain;
+    xmpp_connection conn(io.io.get_executor(), opts, ev);
+    boost::asio::post(io.io, [&] { conn.start(false); });
+    wait_until([&] { return ready || down; }, 20s);
+    boost::asio::post(io.io, [&] { conn.stop(); });
+    io.stop();
+    return ready.load();
+  };
+  std::error_code error;
+  EXPECT_FALSE(attempt_with(false, error));
+  EXPECT_EQ(error, make_error_code(error::no_usable_mechanism)) << error.message();
+  EXPECT_TRUE(attempt_with(true, error)) << error.message();
+}
+
 }  // namespace

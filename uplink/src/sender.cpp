@@ -228,8 +228,8 @@ struct sender::impl : std::enable_shared_from_this<impl> {
     auto dash = id.find('-');
     if (dash == std::string::npos) return;
     std::uint64_t first = 0;
-    auto [ptr, ec] = std::from_chars(id.data() + 1, id.data() + dash, first);
-    if (ec != std::errc{} || ptr != id.data() + dash) return;
+    auto [ptr, parse_ec] = std::from_chars(id.data() + 1, id.data() + dash, first);
+    if (parse_ec != std::errc{} || ptr != id.data() + dash) return;
     auto it = batches.find(first);
     if (it == batches.end() || message_id(it->second) != id) return;  // already acknowledged
     batch_state& b = it->second;

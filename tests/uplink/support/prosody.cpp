@@ -137,6 +137,8 @@ prosody_server::prosody_server(prosody_options options) : opt_(options) {
     << (opt_.stream_management ? ", \"smacks\"" : "") << " }\n"
     << "modules_disabled = { \"s2s\" }\n";
   if (opt_.stanza_limit != 0) c << "c2s_stanza_size_limit = " << opt_.stanza_limit << "\n";
+  if (opt_.plain_only)
+    c << "disable_sasl_mechanisms = { \"SCRAM-SHA-1\", \"SCRAM-SHA-256\", \"DIGEST-MD5\" }\n";
   c << "ssl = { key = \"" << dir_ << "/server.key\"; certificate = \"" << dir_
     << "/server.crt\"; }\n"
     << "VirtualHost \"localhost\"\n"

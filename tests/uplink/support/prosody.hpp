@@ -20,6 +20,8 @@ struct prosody_options {
   std::size_t stanza_limit = 0;
   // Start prosody with mod_smacks (XEP-0198). Default: true
   bool stream_management = true;
+  // Offer no SCRAM mechanism (disable_sasl_mechanisms), so that only PLAIN is left. Default: false
+  bool plain_only = false;
 };
 
 class prosody_server {
