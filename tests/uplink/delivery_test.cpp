@@ -258,13 +258,19 @@ TEST_F(DeliveryTest, TamperedReplayedForeignAndOversizedBatchesAreRejectedWithou
   auto open_raw = [&](io_thread& io, const xmpp_options& o) {
     auto s = std::make_shared<raw_session>();
     connection_events ev;
-    ev.on_ready = [s](bool) { s->ready = true; };
-    ev.on_stanza = [s](const element& e) {
-      std::lock_guard lock(s->mu);
+    // Raw pointers: the session owns the connection, so a shared_ptr here would be a cycle.
+    raw_session* p = s.get();
+    ev.on_ready = [p](bool) { p->ready = true; };
+    ev.on_stanza = [p](const element& e) {
+      std::lock_guard lock(p->mu);
       if (const element* r = e.child("urn:xmpp:receipts", "received"))
-        s->receipts.push_back(*r->attribute("id"));
+        p->receipts.push_back(*r->attribute("id"));
       const std::string* type = e.attribute("type");
-      if (e.name == "presence" && type == nullptr) s->receiver_jid = *e.attribute("from");
+      const std::string* from = e.attribute("from");
+      // Only the receiver's presence (the server also reflects our own back to us).
+      if (e.name == "presence" && type == nullptr && from != nullptr &&
+          jid_bare(*from) == "provider@localhost")
+        p->receiver_jid = *from;
     };
     s->conn = std::make_unique<xmpp_connection>(io.io.get_executor(), o, ev);
     boost::asio::post(io.io, [s] { s->conn->start(); });
@@ -380,6 +386,8 @@ TEST_F(DeliveryTest, TamperedReplayedForeignAndOversizedBatchesAreRejectedWithou
       15s));
   boost::asio::post(site_io.io, [&] { site->conn->stop(); });
   rcv.stop();
+  site_io.stop();  // the raw sessions are destroyed after their executors stopped
+  intruder_io.stop();
   auto got = read_received(out_);
   ASSERT_EQ(got.size(), 6u);
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].seq, i + 1);
