@@ -26,7 +26,7 @@ using test::str;
 
 // One difference, before grouping.
 struct difference {
-  std::string kind;   // "supply", "tray", "identity"
+  std::string kind;  // "supply", "tray", "identity"
   std::uint32_t index = 0;
   std::string field;  // description, type, capacity, current, row, model, serial
   std::string theirs;
@@ -37,13 +37,15 @@ struct difference {
 struct deviation_row {
   std::string file, rows, field, theirs, ours;
   friend bool operator<(const deviation_row& a, const deviation_row& b) {
-    return std::tie(a.file, a.rows, a.field, a.theirs, a.ours) < std::tie(b.file, b.rows, b.field, b.theirs, b.ours);
+    return std::tie(a.file, a.rows, a.field, a.theirs, a.ours) <
+           std::tie(b.file, b.rows, b.field, b.theirs, b.ours);
   }
   friend bool operator==(const deviation_row&, const deviation_row&) = default;
 };
 
 std::string markdown(const deviation_row& r) {
-  return "| " + r.file + " | " + r.rows + " | " + r.field + " | " + r.theirs + " | " + r.ours + " | |";
+  return "| " + r.file + " | " + r.rows + " | " + r.field + " | " + r.theirs + " | " + r.ours +
+         " | |";
 }
 
 std::string json_text(const json::value& v) {
@@ -59,7 +61,8 @@ std::vector<std::string> recordings_with_json() {
   std::error_code ec;
   if (!fs::is_directory(test::shared_fixtures_dir(), ec)) return {""};  // sentinel: skip
   for (const auto& e : fs::directory_iterator(test::shared_fixtures_dir(), ec))
-    if (e.path().extension() == ".json" && fs::exists(fs::path(e.path()).replace_extension(".snmprec")))
+    if (e.path().extension() == ".json" &&
+        fs::exists(fs::path(e.path()).replace_extension(".snmprec")))
       out.push_back(e.path().stem().string());
   std::sort(out.begin(), out.end());
   if (out.empty()) return {""};
@@ -107,10 +110,12 @@ std::vector<difference> compare(const json::object& expected, const s::DeviceSna
           continue;
         }
         const auto& o = *it->second;
-        if (theirs_descr != str(o.name())) out.push_back({"tray", index, "description", theirs_descr, str(o.name())});
+        if (theirs_descr != str(o.name()))
+          out.push_back({"tray", index, "description", theirs_descr, str(o.name())});
         if (theirs_cap != opt_text(o.max_capacity()))
           out.push_back({"tray", index, "capacity", theirs_cap, opt_text(o.max_capacity())});
-        if (theirs_cur != tray_current(o)) out.push_back({"tray", index, "current", theirs_cur, tray_current(o)});
+        if (theirs_cur != tray_current(o))
+          out.push_back({"tray", index, "current", theirs_cur, tray_current(o)});
       } else {
         seen_supplies.insert(index);
         auto it = ours_supplies.find(index);
@@ -124,15 +129,18 @@ std::vector<difference> compare(const json::object& expected, const s::DeviceSna
         std::string our_type = o.type() ? s::EnumNameSupplyType(*o.type()) : "(absent)";
         if (our_type.empty()) our_type = std::to_string(static_cast<int>(*o.type()));
         std::string theirs_type = json_text(r.at("supply_type"));
-        if (theirs_type != our_type) out.push_back({"supply", index, "type", theirs_type, our_type});
+        if (theirs_type != our_type)
+          out.push_back({"supply", index, "type", theirs_type, our_type});
         if (theirs_cap != opt_text(o.max_capacity()))
           out.push_back({"supply", index, "capacity", theirs_cap, opt_text(o.max_capacity())});
-        if (theirs_cur != supply_current(o)) out.push_back({"supply", index, "current", theirs_cur, supply_current(o)});
+        if (theirs_cur != supply_current(o))
+          out.push_back({"supply", index, "current", theirs_cur, supply_current(o)});
       }
     }
     for (const auto& [i, o] : ours_supplies)
       if (!seen_supplies.count(i))
-        out.push_back({"supply", i, "row", "(absent)", std::string("quality ") + s::EnumNameLevelQuality(o->quality())});
+        out.push_back({"supply", i, "row", "(absent)",
+                       std::string("quality ") + s::EnumNameLevelQuality(o->quality())});
     for (const auto& [i, o] : ours_trays)
       if (!seen_trays.count(i))
         out.push_back({"tray", i, "row", "(absent)",
@@ -144,9 +152,13 @@ std::vector<difference> compare(const json::object& expected, const s::DeviceSna
   if (model.empty()) model = "(none)";
   if (serial.empty()) serial = "(none)";
   // LibreNMS's null and fleetpoll's absent value say the same: none.
-  auto theirs = [](const json::value& v) { return v.is_null() ? std::string("(none)") : json_text(v); };
-  if (theirs(dev.at("hardware")) != model) out.push_back({"identity", 0, "model", theirs(dev.at("hardware")), model});
-  if (theirs(dev.at("serial")) != serial) out.push_back({"identity", 0, "serial", theirs(dev.at("serial")), serial});
+  auto theirs = [](const json::value& v) {
+    return v.is_null() ? std::string("(none)") : json_text(v);
+  };
+  if (theirs(dev.at("hardware")) != model)
+    out.push_back({"identity", 0, "model", theirs(dev.at("hardware")), model});
+  if (theirs(dev.at("serial")) != serial)
+    out.push_back({"identity", 0, "serial", theirs(dev.at("serial")), serial});
   return out;
 }
 
@@ -159,16 +171,22 @@ std::string rule_for(const difference& d, const s::DeviceSnapshot& snap) {
     if (x->index() == d.index) sp = x;
   for (const auto* x : *snap.trays())
     if (x->index() == d.index) tr = x;
-  auto level = d.kind == "supply" ? (sp ? sp->level() : flatbuffers::nullopt) : (tr ? tr->current_level() : flatbuffers::nullopt);
-  auto max = d.kind == "supply" ? (sp ? sp->max_capacity() : flatbuffers::nullopt) : (tr ? tr->max_capacity() : flatbuffers::nullopt);
-  if (d.field == "current" && d.ours == "some_remaining" && level == -3 && d.theirs == "50") return "-3";
-  if (d.field == "current" && d.ours == "unrestricted" && level == -1 && d.theirs == "0") return "-1";
-  if (d.field == "current" && d.ours == "no_capacity" && max && *max <= 0 && level && d.theirs == std::to_string(*level))
+  auto level = d.kind == "supply" ? (sp ? sp->level() : flatbuffers::nullopt)
+                                  : (tr ? tr->current_level() : flatbuffers::nullopt);
+  auto max = d.kind == "supply" ? (sp ? sp->max_capacity() : flatbuffers::nullopt)
+                                : (tr ? tr->max_capacity() : flatbuffers::nullopt);
+  if (d.field == "current" && d.ours == "some_remaining" && level == -3 && d.theirs == "50")
+    return "-3";
+  if (d.field == "current" && d.ours == "unrestricted" && level == -1 && d.theirs == "0")
+    return "-1";
+  if (d.field == "current" && d.ours == "no_capacity" && max && *max <= 0 && level &&
+      d.theirs == std::to_string(*level))
     return "no capacity";
   if (d.field == "current" && sp && sp->receptacle() && sp->fill_percent() &&
       d.theirs == std::to_string(100 - *sp->fill_percent()))
     return "receptacle";
-  if (d.field == "capacity" && d.kind == "supply" && max && *max <= 0 && d.theirs == "100") return "raw capacity";
+  if (d.field == "capacity" && d.kind == "supply" && max && *max <= 0 && d.theirs == "100")
+    return "raw capacity";
   if (d.field == "type" && d.theirs == "markerSupply" && d.ours == "(absent)") return "type column";
   if (d.field == "row" && d.theirs == "(absent)") {
     if (level == -2) return "-2 row";
@@ -192,7 +210,9 @@ std::string index_list(std::vector<std::uint32_t> v) {
 }
 
 std::set<deviation_row> group(const std::string& file, const std::vector<difference>& diffs) {
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::vector<std::uint32_t>> g;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           std::vector<std::uint32_t>>
+      g;
   for (const auto& d : diffs) g[{d.kind, d.field, d.theirs, d.ours}].push_back(d.index);
   std::set<deviation_row> out;
   for (const auto& [k, idx] : g) {
@@ -233,7 +253,8 @@ class Conformance : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Conformance, MatchesLibreNmsOrIsADocumentedDeviation) {
   const std::string name = GetParam();
-  if (name.empty()) GTEST_SKIP() << "no LibreNMS recordings with .json found in " << test::shared_fixtures_dir();
+  if (name.empty())
+    GTEST_SKIP() << "no LibreNMS recordings with .json found in " << test::shared_fixtures_dir();
   const fs::path dir = test::shared_fixtures_dir();
 
   std::ifstream jf(dir / (name + ".json"));
@@ -246,8 +267,8 @@ TEST_P(Conformance, MatchesLibreNmsOrIsADocumentedDeviation) {
   const auto diffs = compare(expected, *snap);
   for (const auto& d : diffs)
     EXPECT_FALSE(rule_for(d, *snap).empty())
-        << name << ": " << d.kind << " " << d.index << " " << d.field << ": LibreNMS '" << d.theirs << "', fleetpoll '"
-        << d.ours << "' follows none of fleetpoll's rules";
+        << name << ": " << d.kind << " " << d.index << " " << d.field << ": LibreNMS '" << d.theirs
+        << "', fleetpoll '" << d.ours << "' follows none of fleetpoll's rules";
 
   const auto actual = group(name, diffs);
   std::set<deviation_row> documented;
@@ -257,10 +278,12 @@ TEST_P(Conformance, MatchesLibreNmsOrIsADocumentedDeviation) {
       EXPECT_FALSE(reason.empty()) << "docs/normalization.md: no reason for " << markdown(row);
     }
   for (const auto& r : actual)
-    EXPECT_TRUE(documented.count(r)) << "undocumented deviation; add to docs/normalization.md:\n" << markdown(r);
+    EXPECT_TRUE(documented.count(r)) << "undocumented deviation; add to docs/normalization.md:\n"
+                                     << markdown(r);
   for (const auto& r : documented)
-    EXPECT_TRUE(actual.count(r)) << "documented deviation no longer happens; remove from docs/normalization.md:\n"
-                                 << markdown(r);
+    EXPECT_TRUE(actual.count(r))
+        << "documented deviation no longer happens; remove from docs/normalization.md:\n"
+        << markdown(r);
 
   // The rows LibreNMS keeps are all there, with equal descriptions (checked above) — and the
   // count differs only by the documented extra rows.
@@ -281,7 +304,8 @@ std::string param_name(const ::testing::TestParamInfo<std::string>& info) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(LibreNms, Conformance, ::testing::ValuesIn(recordings_with_json()), param_name);
+INSTANTIATE_TEST_SUITE_P(LibreNms, Conformance, ::testing::ValuesIn(recordings_with_json()),
+                         param_name);
 
 // Every row of the docs table belongs to a recording that exists (no stale file names).
 TEST(ConformanceDocs, DeviationTableNamesExistingRecordings) {

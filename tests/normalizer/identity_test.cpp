@@ -82,7 +82,8 @@ std::string identity_name(const ::testing::TestParamInfo<expected_identity>& inf
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(IdentificationOnly, Identification, ::testing::ValuesIn(identities), identity_name);
+INSTANTIATE_TEST_SUITE_P(IdentificationOnly, Identification, ::testing::ValuesIn(identities),
+                         identity_name);
 
 // Every identification-only recording in the folder is in the table above (a new recording
 // cannot slip in untested).
@@ -100,7 +101,8 @@ TEST(IdentificationCoverage, EveryRecordingWithoutPrinterMibIsListed) {
     if (codecs::snapshot_of(buf)->has_printer_mib()) continue;
     // Recordings whose printer data sits only in a context companion merge to has_printer_mib.
     ++checked;
-    EXPECT_TRUE(listed.count(name)) << name << " has no Printer-MIB data and is not in the identity table";
+    EXPECT_TRUE(listed.count(name))
+        << name << " has no Printer-MIB data and is not in the identity table";
   }
   EXPECT_EQ(checked, std::size(identities));
 }

@@ -26,7 +26,8 @@ struct run_result {
 // Runs the fleetpoll binary with arguments (each single-quoted for the shell).
 run_result run_fleetpoll(const std::vector<std::string>& args) {
   const fs::path bin = fs::path(FLEETPOLL_BINARY_DIR) / "engine" / "fleetpoll";
-  const fs::path err_file = fs::temp_directory_path() / ("fleetpoll_probe_err_" + std::to_string(::getpid()));
+  const fs::path err_file =
+      fs::temp_directory_path() / ("fleetpoll_probe_err_" + std::to_string(::getpid()));
   std::string cmd = "'" + bin.string() + "'";
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " 2>'" + err_file.string() + "'";
@@ -46,11 +47,15 @@ run_result run_fleetpoll(const std::vector<std::string>& args) {
   return r;
 }
 
-fs::path shared(const char* name) { return test::shared_fixtures_dir() / name; }
+fs::path shared(const char* name) {
+  return test::shared_fixtures_dir() / name;
+}
 
 TEST(ProbeCli, JetdirectM880ListsFifteenDecodedSuppliesWithColorantsAndQuality) {
-  if (!fs::exists(shared("jetdirect_m880.snmprec"))) GTEST_SKIP() << "not found: " << shared("jetdirect_m880.snmprec");
-  auto r = run_fleetpoll({"probe", "--snmprec", shared("jetdirect_m880.snmprec").string(), "--json"});
+  if (!fs::exists(shared("jetdirect_m880.snmprec")))
+    GTEST_SKIP() << "not found: " << shared("jetdirect_m880.snmprec");
+  auto r =
+      run_fleetpoll({"probe", "--snmprec", shared("jetdirect_m880.snmprec").string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = json::parse(r.out).as_object();
   const auto& supplies = doc.at("supplies").as_array();

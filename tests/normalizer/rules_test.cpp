@@ -71,7 +71,7 @@ TEST(InferColorant, FromDescriptionWords) {
   EXPECT_EQ(infer_colorant("Photo Ink Matte Black"), "matte black");
   EXPECT_EQ(infer_colorant("Light Cyan Ink"), "light cyan");
   EXPECT_EQ(infer_colorant("Toner Schwarz"), "black");
-  EXPECT_EQ(infer_colorant("\xe9\xbb\x83\xe8\x89\xb2"), "yellow");         // 黃色
+  EXPECT_EQ(infer_colorant("\xe9\xbb\x83\xe8\x89\xb2"), "yellow");               // 黃色
   EXPECT_EQ(infer_colorant("\xe6\xb4\x8b\xe7\xb4\x85\xe8\x89\xb2"), "magenta");  // 洋紅色
 }
 
@@ -89,16 +89,21 @@ TEST(InferColorant, FirstColourInTheTextWins) {
 // ---- hrPrinterDetectedErrorState ------------------------------------------------------------
 
 TEST(ErrorState, FirstOctetBitsMostSignificantFirst) {
-  EXPECT_EQ(codecs::decode_error_state(std::string("\x80", 1)), std::vector{PrinterCondition::low_paper});
-  EXPECT_EQ(codecs::decode_error_state(std::string("\x20", 1)), std::vector{PrinterCondition::low_toner});
-  EXPECT_EQ(codecs::decode_error_state(std::string("\x01", 1)), std::vector{PrinterCondition::service_requested});
+  EXPECT_EQ(codecs::decode_error_state(std::string("\x80", 1)),
+            std::vector{PrinterCondition::low_paper});
+  EXPECT_EQ(codecs::decode_error_state(std::string("\x20", 1)),
+            std::vector{PrinterCondition::low_toner});
+  EXPECT_EQ(codecs::decode_error_state(std::string("\x01", 1)),
+            std::vector{PrinterCondition::service_requested});
   EXPECT_EQ(codecs::decode_error_state(std::string("\x0c", 1)),
             (std::vector{PrinterCondition::door_open, PrinterCondition::jammed}));
 }
 
 TEST(ErrorState, SecondOctetIsDecodedToo) {
-  EXPECT_EQ(codecs::decode_error_state(std::string("\x00\x80", 2)), std::vector{PrinterCondition::input_tray_missing});
-  EXPECT_EQ(codecs::decode_error_state(std::string("\x00\x04", 2)), std::vector{PrinterCondition::input_tray_empty});
+  EXPECT_EQ(codecs::decode_error_state(std::string("\x00\x80", 2)),
+            std::vector{PrinterCondition::input_tray_missing});
+  EXPECT_EQ(codecs::decode_error_state(std::string("\x00\x04", 2)),
+            std::vector{PrinterCondition::input_tray_empty});
   EXPECT_EQ(codecs::decode_error_state(std::string("\x00\x02", 2)),
             std::vector{PrinterCondition::overdue_prevent_maint});
   EXPECT_EQ(codecs::decode_error_state(std::string("\x40\x20", 2)),
@@ -106,7 +111,8 @@ TEST(ErrorState, SecondOctetIsDecodedToo) {
 }
 
 TEST(ErrorState, UnnamedBitsAndEmptyStringGiveNoCondition) {
-  EXPECT_TRUE(codecs::decode_error_state(std::string("\x00\x01", 2)).empty());  // bit 15: not defined
+  EXPECT_TRUE(
+      codecs::decode_error_state(std::string("\x00\x01", 2)).empty());  // bit 15: not defined
   EXPECT_TRUE(codecs::decode_error_state(std::string("\x00\x00\xff", 3)).empty());
   EXPECT_TRUE(codecs::decode_error_state("").empty());
 }
@@ -114,7 +120,8 @@ TEST(ErrorState, UnnamedBitsAndEmptyStringGiveNoCondition) {
 // ---- level judgement ----------------------------------------------------------------------------
 
 codecs::level_judgement judge(std::optional<std::int64_t> level, std::optional<std::int64_t> max,
-                              std::optional<std::int32_t> unit = std::nullopt, bool pct100 = true, bool codes = false) {
+                              std::optional<std::int32_t> unit = std::nullopt, bool pct100 = true,
+                              bool codes = false) {
   codecs::level_input in;
   in.level = level;
   in.max_capacity = max;
@@ -161,10 +168,11 @@ TEST(JudgeLevel, ExactLevelsRoundHalfUp) {
 }
 
 TEST(JudgeLevel, PercentScales) {
-  EXPECT_EQ(judge(37, 100, 19).quality, LevelQuality::percent_only);           // unit percent
-  EXPECT_EQ(judge(37, 100, std::nullopt).quality, LevelQuality::percent_only); // 100, no unit (supplies)
-  EXPECT_EQ(judge(37, 100, std::nullopt, false).quality, LevelQuality::exact); // trays: 100 sheets
-  EXPECT_EQ(judge(37, 100, 8).quality, LevelQuality::exact);                   // 100 sheets
+  EXPECT_EQ(judge(37, 100, 19).quality, LevelQuality::percent_only);  // unit percent
+  EXPECT_EQ(judge(37, 100, std::nullopt).quality,
+            LevelQuality::percent_only);  // 100, no unit (supplies)
+  EXPECT_EQ(judge(37, 100, std::nullopt, false).quality, LevelQuality::exact);  // trays: 100 sheets
+  EXPECT_EQ(judge(37, 100, 8).quality, LevelQuality::exact);                    // 100 sheets
   EXPECT_EQ(judge(37, 100, 19).percent, 37);
 }
 
@@ -175,7 +183,8 @@ TEST(JudgeLevel, StatusCodesAreNotLevels) {
   EXPECT_EQ(judge(11501, 12000, std::nullopt, true, true).quality, LevelQuality::exact);
 }
 
-// ---- through normalize() ---------------------------------------------------------------------------
+// ---- through normalize()
+// ---------------------------------------------------------------------------
 
 const schema::Supply* supply(const schema::DeviceSnapshot* s, std::uint32_t index) {
   if (!s->supplies()) return nullptr;
@@ -213,9 +222,9 @@ TEST(Normalize, MissingColumnsStayAbsent) {
 
 TEST(Normalize, ReceptaclesReportFillNotRemaining) {
   // RFC 3805: a receptacle's level is the space left. 30 of 200 left = 85 % full.
-  auto buf = test::normalize_checked(test::view_of(supplies + "4.1.1|2|4\n" + supplies + "5.1.1|2|4\n" + supplies +
-                                                   "6.1.1|4|Waste Box\n" + supplies + "8.1.1|2|200\n" + supplies +
-                                                   "9.1.1|2|30\n"));
+  auto buf = test::normalize_checked(test::view_of(
+      supplies + "4.1.1|2|4\n" + supplies + "5.1.1|2|4\n" + supplies + "6.1.1|4|Waste Box\n" +
+      supplies + "8.1.1|2|200\n" + supplies + "9.1.1|2|30\n"));
   const auto* sp = supply(codecs::snapshot_of(buf), 1);
   EXPECT_TRUE(sp->receptacle());
   EXPECT_EQ(sp->fill_percent(), 85);
@@ -224,10 +233,12 @@ TEST(Normalize, ReceptaclesReportFillNotRemaining) {
 }
 
 TEST(Normalize, WasteTypeOrWasteWordMakesAReceptacleWithoutTheClassColumn) {
-  auto buf = test::normalize_checked(test::view_of(
-      supplies + "5.1.1|2|8\n" + supplies + "8.1.1|2|100\n" + supplies + "9.1.1|2|90\n" +  // wasteInk, no class
-      supplies + "6.1.2|4|Waste Toner Box\n" + supplies + "8.1.2|2|100\n" + supplies + "9.1.2|2|-3\n" +
-      supplies + "5.1.3|2|3\n" + supplies + "8.1.3|2|100\n" + supplies + "9.1.3|2|90\n"));
+  auto buf = test::normalize_checked(
+      test::view_of(supplies + "5.1.1|2|8\n" + supplies + "8.1.1|2|100\n" + supplies +
+                    "9.1.1|2|90\n" +  // wasteInk, no class
+                    supplies + "6.1.2|4|Waste Toner Box\n" + supplies + "8.1.2|2|100\n" + supplies +
+                    "9.1.2|2|-3\n" + supplies + "5.1.3|2|3\n" + supplies + "8.1.3|2|100\n" +
+                    supplies + "9.1.3|2|90\n"));
   const auto* s = codecs::snapshot_of(buf);
   EXPECT_TRUE(supply(s, 1)->receptacle());
   EXPECT_EQ(supply(s, 1)->fill_percent(), 10);
@@ -239,14 +250,15 @@ TEST(Normalize, WasteTypeOrWasteWordMakesAReceptacleWithoutTheClassColumn) {
 }
 
 TEST(Normalize, ExplicitConsumedClassWinsOverTheWord) {
-  auto buf = test::normalize_checked(test::view_of(supplies + "4.1.1|2|3\n" + supplies + "6.1.1|4|Waste Toner\n"));
+  auto buf = test::normalize_checked(
+      test::view_of(supplies + "4.1.1|2|3\n" + supplies + "6.1.1|4|Waste Toner\n"));
   EXPECT_FALSE(supply(codecs::snapshot_of(buf), 1)->receptacle());
 }
 
 TEST(Normalize, QualityFlagsForSpecialLevels) {
   auto buf = test::normalize_checked(test::view_of(
-      supplies + "8.1.1|2|100\n" + supplies + "9.1.1|2|-1\n" + supplies + "8.1.2|2|100\n" + supplies + "9.1.2|2|-2\n" +
-      supplies + "8.1.3|2|-2\n" + supplies + "9.1.3|2|-3\n"));
+      supplies + "8.1.1|2|100\n" + supplies + "9.1.1|2|-1\n" + supplies + "8.1.2|2|100\n" +
+      supplies + "9.1.2|2|-2\n" + supplies + "8.1.3|2|-2\n" + supplies + "9.1.3|2|-3\n"));
   const auto* s = codecs::snapshot_of(buf);
   EXPECT_EQ(supply(s, 1)->quality(), LevelQuality::unrestricted);
   EXPECT_EQ(supply(s, 2)->quality(), LevelQuality::unknown);
@@ -260,10 +272,11 @@ TEST(Normalize, QualityFlagsForSpecialLevels) {
 }
 
 TEST(Normalize, ColorantFromTheColorantTableBeatsTheDescription) {
-  auto buf = test::normalize_checked(test::view_of(
-      "1.3.6.1.2.1.43.12.1.1.4.1.7|4|Cyan\n" + supplies + "3.1.1|2|7\n" + supplies + "6.1.1|4|Black Toner\n" +
-      supplies + "3.1.2|2|9\n" + supplies + "6.1.2|4|Yellow Toner\n" +  // colorant 9 not in the table
-      supplies + "3.1.3|2|0\n" + supplies + "6.1.3|4|Fuser\n"));
+  auto buf = test::normalize_checked(
+      test::view_of("1.3.6.1.2.1.43.12.1.1.4.1.7|4|Cyan\n" + supplies + "3.1.1|2|7\n" + supplies +
+                    "6.1.1|4|Black Toner\n" + supplies + "3.1.2|2|9\n" + supplies +
+                    "6.1.2|4|Yellow Toner\n" +  // colorant 9 not in the table
+                    supplies + "3.1.3|2|0\n" + supplies + "6.1.3|4|Fuser\n"));
   const auto* s = codecs::snapshot_of(buf);
   EXPECT_EQ(str(supply(s, 1)->colorant()), "cyan");
   EXPECT_EQ(supply(s, 1)->colorant_source(), schema::ColorantSource::colorant_table);
@@ -276,13 +289,13 @@ TEST(Normalize, ColorantFromTheColorantTableBeatsTheDescription) {
 }
 
 TEST(Normalize, StatusDecodesBothOctetsOfThePrinterDevice) {
-  auto buf = test::normalize_checked(test::view_of(
-      "1.3.6.1.2.1.25.3.2.1.2.1|6|1.3.6.1.2.1.25.3.1.3\n"  // a processor first
-      "1.3.6.1.2.1.25.3.2.1.2.2|6|1.3.6.1.2.1.25.3.1.5\n"  // the printer
-      "1.3.6.1.2.1.25.3.2.1.5.1|2|2\n"
-      "1.3.6.1.2.1.25.3.2.1.5.2|2|3\n"
-      "1.3.6.1.2.1.25.3.5.1.1.2|2|5\n"
-      "1.3.6.1.2.1.25.3.5.1.2.2|4x|2004\n"));
+  auto buf = test::normalize_checked(
+      test::view_of("1.3.6.1.2.1.25.3.2.1.2.1|6|1.3.6.1.2.1.25.3.1.3\n"  // a processor first
+                    "1.3.6.1.2.1.25.3.2.1.2.2|6|1.3.6.1.2.1.25.3.1.5\n"  // the printer
+                    "1.3.6.1.2.1.25.3.2.1.5.1|2|2\n"
+                    "1.3.6.1.2.1.25.3.2.1.5.2|2|3\n"
+                    "1.3.6.1.2.1.25.3.5.1.1.2|2|5\n"
+                    "1.3.6.1.2.1.25.3.5.1.2.2|4x|2004\n"));
   const auto* st = codecs::snapshot_of(buf)->status();
   ASSERT_NE(st, nullptr);
   EXPECT_EQ(st->hr_device_status(), schema::HrDeviceStatus::warning);
@@ -295,9 +308,9 @@ TEST(Normalize, StatusDecodesBothOctetsOfThePrinterDevice) {
 }
 
 TEST(Normalize, CountersKeepTheirUnitAndAbsentColumns) {
-  auto buf = test::normalize_checked(test::view_of(
-      "1.3.6.1.2.1.43.10.2.1.3.1.1|2|8\n1.3.6.1.2.1.43.10.2.1.4.1.1|65|4000000000\n"
-      "1.3.6.1.2.1.43.10.2.1.4.1.2|65|7\n"));
+  auto buf = test::normalize_checked(
+      test::view_of("1.3.6.1.2.1.43.10.2.1.3.1.1|2|8\n1.3.6.1.2.1.43.10.2.1.4.1.1|65|4000000000\n"
+                    "1.3.6.1.2.1.43.10.2.1.4.1.2|65|7\n"));
   const auto* s = codecs::snapshot_of(buf);
   ASSERT_EQ(s->markers()->size(), 2u);
   const auto* m1 = s->markers()->Get(0);
@@ -322,8 +335,8 @@ TEST(Normalize, ContactIsLeftOutUnlessConfigured) {
 
 TEST(Normalize, MacIsTheFirstEthernetInterfaceWithARealAddress) {
   auto buf = test::normalize_checked(test::view_of(
-      "1.3.6.1.2.1.2.2.1.3.1|2|24\n1.3.6.1.2.1.2.2.1.6.1|4x|0102030405aa\n"   // loopback
-      "1.3.6.1.2.1.2.2.1.3.2|2|6\n1.3.6.1.2.1.2.2.1.6.2|4x|000000000000\n"    // zero
+      "1.3.6.1.2.1.2.2.1.3.1|2|24\n1.3.6.1.2.1.2.2.1.6.1|4x|0102030405aa\n"  // loopback
+      "1.3.6.1.2.1.2.2.1.3.2|2|6\n1.3.6.1.2.1.2.2.1.6.2|4x|000000000000\n"   // zero
       "1.3.6.1.2.1.2.2.1.3.3|2|6\n1.3.6.1.2.1.2.2.1.6.3|4x|A0B1C2D3E4F5\n"
       "1.3.6.1.2.1.2.2.1.3.4|2|6\n1.3.6.1.2.1.2.2.1.6.4|4x|0A0B0C0D0E0F\n"));
   const auto* id = codecs::snapshot_of(buf)->identity();
@@ -338,20 +351,23 @@ TEST(Normalize, SerialFallsBackFromPrinterMibToVendorMibToSysDescr) {
   EXPECT_EQ(str(codecs::snapshot_of(a)->identity()->serial()), "PRT123");
   EXPECT_EQ(codecs::snapshot_of(a)->identity()->serial_source(), schema::Source::printer_mib);
   // Then a vendor OID; unprintable values are not believed.
-  auto b = test::normalize_checked(test::view_of(
-      "1.3.6.1.4.1.11.2.3.9.4.2.1.1.3.3.0|4x|0115414243440a\n1.3.6.1.4.1.367.3.2.1.2.1.4.0|4|VENDOR1\n"));
+  auto b = test::normalize_checked(
+      test::view_of("1.3.6.1.4.1.11.2.3.9.4.2.1.1.3.3.0|4x|0115414243440a\n1.3.6.1.4.1.367.3.2.1.2."
+                    "1.4.0|4|VENDOR1\n"));
   EXPECT_EQ(str(codecs::snapshot_of(b)->identity()->serial()), "VENDOR1");
   EXPECT_EQ(codecs::snapshot_of(b)->identity()->serial_source(), schema::Source::vendor_mib);
   // Then sysDescr.
-  auto c = test::normalize_checked(test::view_of("1.3.6.1.2.1.1.1.0|4|HP ETHERNET MULTI-ENVIRONMENT,SN:XYZ987,FN:1\n"));
+  auto c = test::normalize_checked(
+      test::view_of("1.3.6.1.2.1.1.1.0|4|HP ETHERNET MULTI-ENVIRONMENT,SN:XYZ987,FN:1\n"));
   EXPECT_EQ(str(codecs::snapshot_of(c)->identity()->serial()), "XYZ987");
   EXPECT_EQ(codecs::snapshot_of(c)->identity()->serial_source(), schema::Source::sys_descr);
 }
 
 TEST(Normalize, WrongValueTypesAreIgnoredNotMisread) {
-  auto buf = test::normalize_checked(test::view_of(
-      supplies + "8.1.1|4|100\n" + supplies + "9.1.1|4|50\n" + supplies + "6.1.1|2|7\n"
-      "1.3.6.1.2.1.1.2.0|4|1.3.6.1.4.1.11\n"));
+  auto buf = test::normalize_checked(test::view_of(supplies + "8.1.1|4|100\n" + supplies +
+                                                   "9.1.1|4|50\n" + supplies +
+                                                   "6.1.1|2|7\n"
+                                                   "1.3.6.1.2.1.1.2.0|4|1.3.6.1.4.1.11\n"));
   const auto* s = codecs::snapshot_of(buf);
   const auto* sp = supply(s, 1);
   EXPECT_FALSE(sp->level());
@@ -363,7 +379,8 @@ TEST(Normalize, WrongValueTypesAreIgnoredNotMisread) {
 
 TEST(Normalize, RowsNeedTheFullIndex) {
   // A supplies cell with a one-arc index is not a row.
-  auto buf = test::normalize_checked(test::view_of(supplies + "9.1|2|50\n" + supplies + "9.1.2.3|2|50\n"));
+  auto buf =
+      test::normalize_checked(test::view_of(supplies + "9.1|2|50\n" + supplies + "9.1.2.3|2|50\n"));
   EXPECT_EQ(codecs::snapshot_of(buf)->supplies()->size(), 0u);
 }
 

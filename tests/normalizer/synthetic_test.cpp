@@ -142,7 +142,8 @@ TEST(SyntheticMonoTonerEmpty, DownWithTonerEmptyAlert) {
   ASSERT_NE(snap->status(), nullptr);
   EXPECT_EQ(snap->status()->hr_device_status(), s::HrDeviceStatus::down);
   EXPECT_EQ(snap->status()->hr_device_errors(), 3u);
-  std::vector<s::PrinterCondition> got(snap->status()->conditions()->begin(), snap->status()->conditions()->end());
+  std::vector<s::PrinterCondition> got(snap->status()->conditions()->begin(),
+                                       snap->status()->conditions()->end());
   EXPECT_EQ(got, (std::vector{s::PrinterCondition::no_toner, s::PrinterCondition::offline,
                               s::PrinterCondition::marker_supply_missing}));
   // Brother toner level 2 is a status code, not 2 %.
@@ -155,7 +156,8 @@ TEST(SyntheticMonoTonerEmpty, DownWithTonerEmptyAlert) {
   EXPECT_EQ(snap->alerts()->Get(0)->severity(), s::AlertSeverity::critical);
   EXPECT_EQ(snap->alerts()->Get(1)->severity(), s::AlertSeverity::warningBinaryChangeEvent);
   EXPECT_EQ(snap->alerts()->Get(1)->code(), s::AlertCode::subunitOffline);
-  EXPECT_EQ(snap->alerts()->Get(1)->training_level(), s::AlertTrainingLevel::noInterventionRequired);
+  EXPECT_EQ(snap->alerts()->Get(1)->training_level(),
+            s::AlertTrainingLevel::noInterventionRequired);
   EXPECT_EQ(snap->markers()->Get(0)->counter_unit(), s::Unit::sheets);
 }
 

@@ -26,14 +26,22 @@ codecs::mib_view load_device(const std::filesystem::path& path) {
   return view;
 }
 
-flatbuffers::DetachedBuffer normalize_checked(const codecs::mib_view& view, const codecs::normalize_options& o) {
+flatbuffers::DetachedBuffer normalize_checked(const codecs::mib_view& view,
+                                              const codecs::normalize_options& o) {
   auto buf = codecs::normalize(view, o);
-  if (!codecs::verify_snapshot({buf.data(), buf.size()})) throw std::runtime_error("snapshot does not verify");
+  if (!codecs::verify_snapshot({buf.data(), buf.size()}))
+    throw std::runtime_error("snapshot does not verify");
   return buf;
 }
 
-std::filesystem::path shared_fixtures_dir() { return FLEETPOLL_FIXTURES_DIR; }
-std::filesystem::path test_fixtures_dir() { return FLEETPOLL_TEST_FIXTURES_DIR; }
-std::filesystem::path source_dir() { return FLEETPOLL_SOURCE_DIR; }
+std::filesystem::path shared_fixtures_dir() {
+  return FLEETPOLL_FIXTURES_DIR;
+}
+std::filesystem::path test_fixtures_dir() {
+  return FLEETPOLL_TEST_FIXTURES_DIR;
+}
+std::filesystem::path source_dir() {
+  return FLEETPOLL_SOURCE_DIR;
+}
 
 }  // namespace fleetpoll::test

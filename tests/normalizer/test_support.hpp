@@ -20,13 +20,16 @@ codecs::mib_view view_of(std::string_view snmprec_text);
 codecs::mib_view load_device(const std::filesystem::path& path);
 
 // normalize() and a check that the result verifies.
-flatbuffers::DetachedBuffer normalize_checked(const codecs::mib_view& view, const codecs::normalize_options& o = {});
+flatbuffers::DetachedBuffer normalize_checked(const codecs::mib_view& view,
+                                              const codecs::normalize_options& o = {});
 
 // Folders from the build: the shared LibreNMS recordings, our synthetic fixtures, the source tree.
 std::filesystem::path shared_fixtures_dir();
 std::filesystem::path test_fixtures_dir();
 std::filesystem::path source_dir();
 
-inline std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+inline std::string str(const flatbuffers::String* s) {
+  return s ? s->str() : std::string();
+}
 
 }  // namespace fleetpoll::test
