@@ -4,9 +4,9 @@
 #include <openssl/rand.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <cstring>
 #include <memory>
 
 #include "fleetpoll/codecs/change_record.hpp"
@@ -84,10 +84,7 @@ std::error_code seal_batch(std::span<const outbox_record> records, std::string_v
   flatbuffers::FlatBufferBuilder fbb(raw + 8 * records.size() + 256);
   std::uint8_t* dst = nullptr;
   auto changes = fbb.CreateUninitializedVector(raw, &dst);
-  for (const auto& r : records) {
-    std::memcpy(dst, r.bytes.data(), r.bytes.size());
-    dst += r.bytes.size();
-  }
+  for (const auto& r : records) dst = std::copy(r.bytes.begin(), r.bytes.end(), dst);
   auto ages_off = fbb.CreateVector(ages);
   auto sizes_off = fbb.CreateVector(sizes);
   auto site_off = fbb.CreateString(site.data(), site.size());

@@ -139,8 +139,9 @@ std::error_code load_sender_config(const std::string& path, sender_options& out,
                ack = s.ack_timeout.count();
   if (!get_uint(*u, "pool_size", s.pool_size, 1, 64) ||
       !get_uint(*u, "window", s.window, 1, 1024) ||
-      !get_uint(*u, "max_batch_bytes", s.max_batch_bytes, 1024, 16 * 1024 * 1024) ||
-      !get_uint(*u, "server_stanza_limit", s.server_stanza_limit, 10000, 64 * 1024 * 1024) ||
+      !get_uint(*u, "max_batch_bytes", s.max_batch_bytes, 1024, std::uint64_t{16} * 1024 * 1024) ||
+      !get_uint(*u, "server_stanza_limit", s.server_stanza_limit, 10000,
+                std::uint64_t{64} * 1024 * 1024) ||
       !get_uint(*u, "max_delay_ms", max_delay, 0, 86'400'000) ||
       !get_uint(*u, "routine_delay_ms", routine, 0, 86'400'000) ||
       !get_uint(*u, "ack_timeout_ms", ack, 100, 86'400'000))

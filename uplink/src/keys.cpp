@@ -68,7 +68,7 @@ std::error_code read_owner_only(const std::string& path, std::string& text) {
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > 1024 * 1024) {
+    if (text.size() > std::size_t{1024} * 1024) {
       ::close(fd);
       return error::key_file_syntax;
     }

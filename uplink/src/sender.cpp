@@ -275,7 +275,7 @@ struct sender::impl : std::enable_shared_from_this<impl> {
     const aes_key* key = keys.current();
     // Small batches (sealed by time at low rates) get zstd's strongest level: they are cheap to
     // compress and bytes on the wire dominate; large ones keep the fast level.
-    int level = pending_bytes < 16 * 1024 ? opt.zstd_level_small : opt.zstd_level;
+    int level = pending_bytes < std::size_t{16} * 1024 ? opt.zstd_level_small : opt.zstd_level;
     if (auto ec = seal_batch(pending, opt.site, *key, b.sealed, 0, level)) {
       std::fprintf(stderr, "uplink: sealing a batch failed: %s\n", ec.message().c_str());
       return;  // records stay pending; retried at the next pump

@@ -228,7 +228,7 @@ struct xml_stream_parser::impl {
     if (failed) return failed;
     // Feed in slices so that an oversized stanza is caught after at most one slice beyond the
     // limit, whatever the caller's chunk size.
-    constexpr std::size_t slice = 16 * 1024;
+    constexpr std::size_t slice = std::size_t{16} * 1024;
     while (!bytes.empty()) {
       std::string_view part = bytes.substr(0, slice);
       bytes.remove_prefix(part.size());

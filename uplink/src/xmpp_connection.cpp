@@ -123,7 +123,7 @@ struct session {
   std::vector<std::size_t> oversized;  // sizes of stanzas discarded since the last look
   bool got_header = false;
   bool got_close = false;
-  std::array<char, 16 * 1024> buf{};
+  std::array<char, std::size_t{16} * 1024> buf{};
   std::chrono::steady_clock::time_point last_rx = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_tx = std::chrono::steady_clock::now();
   bool r_pending = false;
@@ -585,7 +585,7 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
       }
       // Coalesce queued stanzas into one write.
       std::string chunk;
-      while (!s->outq.empty() && chunk.size() < 256 * 1024) {
+      while (!s->outq.empty() && chunk.size() < std::size_t{256} * 1024) {
         chunk += s->outq.front();
         s->outq.pop_front();
       }
@@ -713,7 +713,7 @@ struct xmpp_connection::impl : std::enable_shared_from_this<impl> {
     if (resumed) {
       std::deque<std::string> again;
       again.swap(unacked);
-      for (auto& st_ : again) send_stanza(s, std::move(st_));
+      for (auto& stanza : again) send_stanza(s, std::move(stanza));
     }
     last_err = {};
     if (ev.on_ready) ev.on_ready(resumed);

@@ -48,9 +48,9 @@ struct sealed_batch {
 
 struct batch_limits {
   // Largest base64 payload accepted. Default: 1 MiB
-  std::size_t max_payload_chars = 1024 * 1024;
+  std::size_t max_payload_chars = std::size_t{1024} * 1024;
   // Largest declared decompressed size. Default: 4 MiB
-  std::size_t max_plain_bytes = 4 * 1024 * 1024;
+  std::size_t max_plain_bytes = std::size_t{4} * 1024 * 1024;
   // Records in one batch. Default: 20000
   std::size_t max_records = 20000;
 };

@@ -6,7 +6,7 @@
 // HTTP server. Exit codes: 0 stopped by a signal; 2 configuration or start-up error.
 #pragma once
 
-namespace CLI {
+namespace CLI {  // NOLINT(readability-identifier-naming): CLI11's own namespace
 class App;
 }
 

@@ -53,7 +53,7 @@ struct sender_options {
   // Connections in the pool. Default: 2
   std::size_t pool_size = 2;
   // Record bytes per batch before it is sealed. Default: 64 KiB
-  std::size_t max_batch_bytes = 64 * 1024;
+  std::size_t max_batch_bytes = std::size_t{64} * 1024;
   // Records per batch before it is sealed. Default: 4096
   std::size_t max_batch_records = 4096;
   // Longest wait of an urgent record before its batch is sealed. Default: 800 ms (a batch is
@@ -64,7 +64,7 @@ struct sender_options {
   // batches larger and cheaper: docs/wire-format.md, "Batching").
   std::chrono::milliseconds routine_delay{15 * 60'000};
   // The server's stanza size limit; batches are kept well under it. Default: 256 KiB (prosody)
-  std::size_t server_stanza_limit = 256 * 1024;
+  std::size_t server_stanza_limit = std::size_t{256} * 1024;
   // Batches in flight (sent, not acknowledged) per connection. Default: 16 (enough to keep the
   // receiver's disk syncs overlapped)
   std::size_t window = 16;

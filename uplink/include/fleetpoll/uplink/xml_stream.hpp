@@ -46,7 +46,7 @@ struct element {
 
 struct xml_limits {
   // Largest stanza in input bytes. Default: 256 KiB (prosody's own c2s default limit).
-  std::size_t max_stanza_bytes = 256 * 1024;
+  std::size_t max_stanza_bytes = std::size_t{256} * 1024;
   // Deepest nesting below the stream root. Default: 32
   std::size_t max_depth = 32;
   // Attributes on one element. Default: 32
