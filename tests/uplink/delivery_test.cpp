@@ -12,6 +12,7 @@
 
 #include <prometheus/registry.h>
 
+#include "connect_proxy.hpp"
 #include "delivery_check.hpp"
 #include "fake_outbox.hpp"
 #include "fleetpoll/uplink/batch_codec.hpp"
@@ -137,6 +138,30 @@ TEST_F(DeliveryTest, ProsodyRestartMidStreamLosesAndDuplicatesNothing) {
   rcv.stop();
   EXPECT_EQ(compare_delivery(outbox.all(), read_received(out_), "acme-hq"), "");
   EXPECT_GE(snd.counters().failures, 2u);  // both pool connections saw the restart
+}
+
+TEST_F(DeliveryTest, BrokenConnectionResumesTheStreamManagementSessionAndLosesNothing) {
+  connect_proxy proxy;  // the sender's path; cutting it is a network failure, prosody stays up
+  io_thread recv_io, send_io;
+  receiver rcv(recv_io.io, receiver_opts());
+  ASSERT_FALSE(rcv.start());
+  fake_outbox outbox;
+  auto opts = env_->sender_opts();
+  opts.pool_size = 1;
+  opts.xmpp.proxy = proxy.address();
+  sender snd(send_io.io, outbox, env_->keys(), opts);
+  ASSERT_FALSE(snd.start());
+  append(outbox, 500);
+  ASSERT_TRUE(wait_until([&] { return outbox.depth() == 0; }, 30s));
+  ASSERT_EQ(snd.counters().resumed_events, 0u);
+  proxy.drop_tunnels();
+  append(outbox, 500);
+  ASSERT_TRUE(wait_until([&] { return outbox.depth() == 0; }, 30s)) << "depth " << outbox.depth();
+  EXPECT_GE(snd.counters().resumed_events, 1u) << "the session was not resumed (XEP-0198)";
+  EXPECT_GE(proxy.tunnels(), 2u);
+  snd.stop();
+  rcv.stop();
+  EXPECT_EQ(compare_delivery(outbox.all(), read_received(out_), "acme-hq"), "");
 }
 
 TEST_F(DeliveryTest, ReceiverOfflineBatchesWaitThenDrain) {

@@ -150,6 +150,12 @@ struct sender::impl : std::enable_shared_from_this<impl> {
     ++st.ready_events;
     if (resumed) ++st.resumed_events;
     if (!resumed) {
+      // A fresh session relearns the receiver's presence from the server's probe answer; what
+      // was known is stale unless another connection is still up to keep it current.
+      bool other_ready = false;
+      for (std::size_t k = 0; k < conns.size(); ++k)
+        other_ready |= k != i && conns[k]->state() == connection_state::ready;
+      if (!other_ready) set_receivers_empty();
       std::string to = xml_escape(opt.receiver_jid);
       conns[i]->send("<presence type='subscribe' to='" + to + "'/>");
       conns[i]->send("<presence/>");
@@ -166,9 +172,8 @@ struct sender::impl : std::enable_shared_from_this<impl> {
     if (m != nullptr && k != failure_kind::none) m->failures(k).Increment();
     std::fprintf(stderr, "uplink: connection %zu down: %s\n", i + 1, ec.message().c_str());
     requeue([i](const batch_state& b) { return b.conn == static_cast<int>(i); });
-    bool any = false;
-    for (auto& c : conns) any |= c->state() == connection_state::ready;
-    if (!any) set_receivers_empty();
+    // The receiver's presence stays known: a resumed session gets the presence changes it missed
+    // re-delivered (XEP-0198); a fresh one clears and relearns it (on_ready).
     update_connection_gauges();
     pump();
   }

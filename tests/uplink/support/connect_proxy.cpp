@@ -47,6 +47,11 @@ void connect_proxy::stop() {
   fds_.clear();
 }
 
+void connect_proxy::drop_tunnels() {
+  std::lock_guard lock(mu_);
+  for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+}
+
 std::string connect_proxy::client_bytes() {
   std::lock_guard lock(mu_);
   return captured_;

@@ -25,6 +25,9 @@ class connect_proxy {
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   void stop();
+  // Cuts every open tunnel (both sides see the TCP connection end) and keeps accepting new ones:
+  // a network failure between client and server.
+  void drop_tunnels();
 
   std::uint64_t tunnels() const { return tunnels_; }
   std::uint64_t bytes_up() const { return up_; }      // client -> server, after the CONNECT header
