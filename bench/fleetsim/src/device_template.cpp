@@ -331,6 +331,7 @@ device_template::device_template(std::string name, const codecs::mib_view& view,
                      mac_.begin(), mac_.end(), vb.val.bytes.begin(),
                      [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); })) {
         kind = row_kind::mac;
+        mac_live_ = true;
       } else if (t == value_type::octet_string) {
         // Identity text: the serial anywhere as a whole token; the firmware in the system group,
         // hrDeviceDescr and vendor subtrees.
@@ -360,6 +361,8 @@ device_template::device_template(std::string name, const codecs::mib_view& view,
           o.count = static_cast<std::uint32_t>(kept.size());
           substitutions_.insert(substitutions_.end(), kept.begin(), kept.end());
           kind = row_kind::text;
+          for (const auto& k : kept)
+            (k.what == identity_field::serial ? serial_live_ : firmware_live_) = true;
           param = static_cast<std::uint16_t>(overlays_.size());
           overlays_.push_back(o);
         }

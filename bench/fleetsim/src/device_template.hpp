@@ -138,6 +138,11 @@ class device_template {
   std::span<const alert_kind> alert_kinds() const noexcept { return alert_kinds_; }
   std::size_t error_state_octets() const noexcept { return error_state_octets_; }
 
+  // Whether some served row carries the serial / firmware / MAC (then it is per device / living).
+  bool serial_live() const noexcept { return serial_live_; }
+  bool firmware_live() const noexcept { return firmware_live_; }
+  bool mac_live() const noexcept { return mac_live_; }
+
   // Identity as recorded (empty when the template has none).
   const std::string& serial() const noexcept { return serial_; }
   const std::string& firmware() const noexcept { return firmware_; }
@@ -181,6 +186,7 @@ class device_template {
   std::size_t error_state_octets_ = 1;
   std::string serial_, firmware_, sys_descr_, sys_object_id_;
   std::array<std::uint8_t, 6> mac_{};
+  bool serial_live_ = false, firmware_live_ = false, mac_live_ = false;
   bool has_mac_ = false, has_sys_name_ = false, has_uptime_ = false, has_hr_printer_ = false,
        has_hr_device_status_ = false;
 };

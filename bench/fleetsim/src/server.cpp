@@ -225,19 +225,23 @@ class worker {
     std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
   }
 
+  // Counters are raised before the datagrams leave (a test that has the reply in hand sees them)
+  // and lowered again for a datagram the kernel refuses.
   void flush() {
+    for (std::size_t k = 0; k < out_; ++k)
+      f_.devices[tx_dev_[k]].sent.fetch_add(1, std::memory_order_relaxed);
+    bump(c_.sent, out_);
     std::size_t done = 0;
     while (done < out_) {
       const int r = sendmmsg(f_.fd, tx_msgs_.data() + done, static_cast<unsigned>(out_ - done), 0);
       if (r < 0) {
         if (errno == EINTR) continue;
         bump(c_.send_errors);  // this datagram is lost; go on with the next
+        bump(c_.sent, static_cast<std::uint64_t>(-1));
+        f_.devices[tx_dev_[done]].sent.fetch_sub(1, std::memory_order_relaxed);
         ++done;
         continue;
       }
-      for (std::size_t k = done; k < done + static_cast<std::size_t>(r); ++k)
-        f_.devices[tx_dev_[k]].sent.fetch_add(1, std::memory_order_relaxed);
-      bump(c_.sent, static_cast<std::uint64_t>(r));
       done += static_cast<std::size_t>(r);
     }
     out_ = 0;

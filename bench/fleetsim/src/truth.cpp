@@ -99,9 +99,12 @@ device_truth make_truth(const fleet::impl& f, std::uint32_t dev, double at) {
   t.sys_descr = codecs::display_text(served_text(mib::sys_descr));
   t.sys_object_id = tpl.sys_object_id();
   t.sys_name = codecs::display_text(served_text(mib::sys_name));
-  if (!tpl.serial().empty()) t.serial = living ? m.serial() : tpl.serial();
-  if (!tpl.firmware().empty()) t.firmware = living ? m.firmware() : tpl.firmware();
-  if (tpl.has_mac()) t.mac = mac_text(living ? m.mac() : tpl.mac());
+  // A value the normalizer finds but no row carries verbatim (too short to match safely, e.g.
+  // Brother's firmware "Q" from "Firmware Ver.Q") is served unchanged.
+  if (!tpl.serial().empty()) t.serial = living && tpl.serial_live() ? m.serial() : tpl.serial();
+  if (!tpl.firmware().empty())
+    t.firmware = living && tpl.firmware_live() ? m.firmware() : tpl.firmware();
+  if (tpl.has_mac()) t.mac = mac_text(living && tpl.mac_live() ? m.mac() : tpl.mac());
   if (living && tpl.has_uptime())
     t.sys_uptime_ticks = m.uptime_ticks();
   else if (auto u = int_at(src, mib::sys_uptime))
