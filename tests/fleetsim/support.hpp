@@ -229,6 +229,7 @@ class child {
       int st = 0;
       waitpid(pid_, &st, 0);
     }
+    if (drainer_.joinable()) drainer_.join();  // the pipes close with the process
     if (out_fd_ >= 0) close(out_fd_);
     if (err_fd_ >= 0) close(err_fd_);
   }
@@ -236,18 +237,29 @@ class child {
   child& operator=(const child&) = delete;
 
   pid_t pid() const { return pid_; }
+
+  // From now on a thread reads and discards the output, so a chatty child never blocks on a
+  // full pipe. out()/err() must not be used afterwards.
+  void drain_in_background() {
+    drainer_ = std::thread([this] {
+      while (pump(1000ms)) {
+        out_.clear();
+        err_.clear();
+      }
+    });
+  }
   const std::string& out() const { return out_; }
   const std::string& err() const { return err_; }
 
-  // Reads output until `done(out)` holds, the child exits, or the bound passes.
+  // Reads output until `done(stdout + stderr)` holds, the child closes both, or the bound passes.
   bool read_until(const std::function<bool(const std::string&)>& done,
                   std::chrono::milliseconds bound) {
     const auto deadline = std::chrono::steady_clock::now() + bound;
-    while (!done(out_)) {
+    while (!done(out_ + err_)) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      if (!pump(left)) return done(out_);
+      if (!pump(left)) return done(out_ + err_);
     }
     return true;
   }
@@ -294,6 +306,7 @@ class child {
     return out_fd_ >= 0 || err_fd_ >= 0;
   }
 
+  std::thread drainer_;
   pid_t pid_ = -1;
   int out_fd_ = -1, err_fd_ = -1;
   bool exited_ = false;
