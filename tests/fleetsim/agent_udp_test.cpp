@@ -60,7 +60,7 @@ codecs::mib_view load(const std::filesystem::path& p) {
   return std::move(r.view);
 }
 
-class StaticFleet : public ::testing::Test {
+class FleetsimStatic : public ::testing::Test {
  protected:
   void SetUp() override {
     files = {test_fixtures() / "synthetic_color_mfp.snmprec",
@@ -87,7 +87,7 @@ class StaticFleet : public ::testing::Test {
   udp_client client;
 };
 
-TEST_F(StaticFleet, GetNextAndGetBulkWalksGiveEveryTemplateRowInOrder) {
+TEST_F(FleetsimStatic, GetNextAndGetBulkWalksGiveEveryTemplateRowInOrder) {
   for (std::uint32_t t = 0; t < files.size(); ++t) {
     SCOPED_TRACE(files[t].filename().string());
     const auto view = load(files[t]);
@@ -108,7 +108,7 @@ TEST_F(StaticFleet, GetNextAndGetBulkWalksGiveEveryTemplateRowInOrder) {
   }
 }
 
-TEST_F(StaticFleet, GetAnswersValuesNoSuchInstanceAndNoSuchObject) {
+TEST_F(FleetsimStatic, GetAnswersValuesNoSuchInstanceAndNoSuchObject) {
   auto r = ask(client, dev_ip(0), port,
                encode(pdu_type::get,
                       {O("1.3.6.1.2.1.1.5.0"), O("1.3.6.1.2.1.1.5.1"), O("1.3.6.1.2.1.1.99.0"),
@@ -124,7 +124,7 @@ TEST_F(StaticFleet, GetAnswersValuesNoSuchInstanceAndNoSuchObject) {
   EXPECT_EQ(r->varbinds[4].name, O("1.3.6.1.2.1.43.11.1.1.9.1.99"));
 }
 
-TEST_F(StaticFleet, SnmpV1ErrorsAreNoSuchNameWithTheRequestVarbinds) {
+TEST_F(FleetsimStatic, SnmpV1ErrorsAreNoSuchNameWithTheRequestVarbinds) {
   auto r = ask(client, dev_ip(0), port,
                encode(pdu_type::get, {O("1.3.6.1.2.1.1.5.0"), O("1.3.6.1.2.1.1.99.0")}, 9,
                       codecs::snmp_version::v1));
@@ -146,7 +146,7 @@ TEST_F(StaticFleet, SnmpV1ErrorsAreNoSuchNameWithTheRequestVarbinds) {
   EXPECT_EQ(w.rows.size(), view.size());
 }
 
-TEST_F(StaticFleet, GetNextPastTheEndIsEndOfMibViewNamedAfterTheRequest) {
+TEST_F(FleetsimStatic, GetNextPastTheEndIsEndOfMibViewNamedAfterTheRequest) {
   auto r = ask(client, dev_ip(1), port, encode(pdu_type::get_next, {O("1.3.6.1.9")}));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->varbinds.size(), 1u);
@@ -154,7 +154,7 @@ TEST_F(StaticFleet, GetNextPastTheEndIsEndOfMibViewNamedAfterTheRequest) {
   EXPECT_EQ(r->varbinds[0].val.type, value_type::end_of_mib_view);
 }
 
-TEST_F(StaticFleet, GetBulkRepeatsColumnsAndStopsBeforeTheSizeLimit) {
+TEST_F(FleetsimStatic, GetBulkRepeatsColumnsAndStopsBeforeTheSizeLimit) {
   // Two columns side by side (RFC 3416 4.2.3 order), one non-repeater.
   auto r = ask(
       client, dev_ip(0), port,
@@ -181,7 +181,7 @@ TEST_F(StaticFleet, GetBulkRepeatsColumnsAndStopsBeforeTheSizeLimit) {
   EXPECT_EQ(big.error_status, 0);
 }
 
-TEST_F(StaticFleet, GetLargerThanTheLimitAnswersTooBig) {
+TEST_F(FleetsimStatic, GetLargerThanTheLimitAnswersTooBig) {
   std::vector<codecs::oid> names(100, O("1.3.6.1.2.1.1.1.0"));  // 100 x sysDescr (~120 bytes each)
   auto r = ask(client, dev_ip(0), port, encode(pdu_type::get, names));
   ASSERT_TRUE(r);
@@ -190,7 +190,7 @@ TEST_F(StaticFleet, GetLargerThanTheLimitAnswersTooBig) {
   EXPECT_GE(fleet->totals().too_big, 1u);
 }
 
-TEST_F(StaticFleet, WrongCommunityAndNonDeviceAddressesGetSilence) {
+TEST_F(FleetsimStatic, WrongCommunityAndNonDeviceAddressesGetSilence) {
   const auto before = fleet->totals();
   client.send(
       dev_ip(0), port,
@@ -207,7 +207,7 @@ TEST_F(StaticFleet, WrongCommunityAndNonDeviceAddressesGetSilence) {
   EXPECT_EQ(fleet->counters_of(0).dropped, 1u);
 }
 
-TEST_F(StaticFleet, HostileDatagramsAreDroppedCountedAndTheFleetKeepsAnswering) {
+TEST_F(FleetsimStatic, HostileDatagramsAreDroppedCountedAndTheFleetKeepsAnswering) {
   const std::uint32_t dev = dev_ip(2);
   const auto good = encode(pdu_type::get_bulk, {O("1.3.6.1.2.1.43")}, 5);
   std::vector<std::vector<std::uint8_t>> hostile = {
@@ -244,7 +244,7 @@ TEST_F(StaticFleet, HostileDatagramsAreDroppedCountedAndTheFleetKeepsAnswering) 
   EXPECT_FALSE(r->varbinds.empty());
 }
 
-TEST_F(StaticFleet, CountsWhatEachDeviceReceivedAndSent) {
+TEST_F(FleetsimStatic, CountsWhatEachDeviceReceivedAndSent) {
   for (int i = 0; i < 5; ++i)
     ASSERT_TRUE(ask(client, dev_ip(3), port, encode(pdu_type::get, {O("1.3.6.1.2.1.1.1.0")}, i)));
   EXPECT_EQ(fleet->counters_of(3).received, 5u);

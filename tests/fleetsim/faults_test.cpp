@@ -14,7 +14,7 @@ using namespace fleetsim_test;
 using codecs::pdu_type;
 using fs::fault;
 
-class Faults : public ::testing::Test {
+class FleetsimFaults : public ::testing::Test {
  protected:
   static constexpr std::uint32_t healthy = 31;
 
@@ -45,7 +45,7 @@ const auto bulk10 = [](std::int32_t rid = 22) {
                 "public", 10);
 };
 
-TEST_F(Faults, DeadDeviceNeverAnswers) {
+TEST_F(FleetsimFaults, DeadDeviceNeverAnswers) {
   give(1, fs::mask_of(fault::dead));
   const auto before = fleet->totals().dropped_fault;
   for (int i = 0; i < 3; ++i) client.send(dev_ip(1), port, get_name());
@@ -71,7 +71,7 @@ std::size_t replies_to(udp_client& c, std::uint32_t dev, std::uint16_t port, int
   return got;
 }
 
-TEST_F(Faults, LossyDeviceLosesItsShareReproducibly) {
+TEST_F(FleetsimFaults, LossyDeviceLosesItsShareReproducibly) {
   fs::fault_params p;
   p.lossy_rate = 0.3;
   give(2, fs::mask_of(fault::lossy), p);
@@ -88,7 +88,7 @@ TEST_F(Faults, LossyDeviceLosesItsShareReproducibly) {
             got);
 }
 
-TEST(FaultPlan, FleetLossAppliesToEveryDevice) {
+TEST(FleetsimFaultPlan, FleetLossAppliesToEveryDevice) {
   fs::options o;
   o.devices = 50;
   o.profile = "static";
@@ -111,7 +111,7 @@ TEST(FaultPlan, FleetLossAppliesToEveryDevice) {
   EXPECT_NEAR(static_cast<double>(t.dropped_fault), 200.0, 50.0);  // sd 12.6
 }
 
-TEST_F(Faults, SlowDeviceAnswersAfterItsDelayAndDoesNotHoldUpOthers) {
+TEST_F(FleetsimFaults, SlowDeviceAnswersAfterItsDelayAndDoesNotHoldUpOthers) {
   fs::fault_params p;
   p.slow_ms = 300;
   give(3, fs::mask_of(fault::slow), p);
@@ -130,7 +130,7 @@ TEST_F(Faults, SlowDeviceAnswersAfterItsDelayAndDoesNotHoldUpOthers) {
   EXPECT_EQ(fleet->totals().delayed, 1u);
 }
 
-TEST_F(Faults, SleepyDeviceIsSilentInsideItsSleepWindowOnly) {
+TEST_F(FleetsimFaults, SleepyDeviceIsSilentInsideItsSleepWindowOnly) {
   fs::fault_params p;
   p.sleep_period_s = 3600;
   p.sleep_duration_s = 900;
@@ -149,7 +149,7 @@ TEST_F(Faults, SleepyDeviceIsSilentInsideItsSleepWindowOnly) {
   EXPECT_TRUE(ask(client, dev_ip(4), port, get_name()));
 }
 
-TEST_F(Faults, V1OnlyDeviceIgnoresSnmpV2cAndGetBulk) {
+TEST_F(FleetsimFaults, V1OnlyDeviceIgnoresSnmpV2cAndGetBulk) {
   give(5, fs::mask_of(fault::v1_only));
   client.send(dev_ip(5), port, get_name());
   client.send(dev_ip(5), port, bulk10());
@@ -162,7 +162,7 @@ TEST_F(Faults, V1OnlyDeviceIgnoresSnmpV2cAndGetBulk) {
   EXPECT_EQ(r->varbinds[0].name, O("1.3.6.1.2.1.1.4.0"));
 }
 
-TEST_F(Faults, TooBigAboveItsVarbindLimit) {
+TEST_F(FleetsimFaults, TooBigAboveItsVarbindLimit) {
   fs::fault_params p;
   p.too_big_varbinds = 5;
   give(6, fs::mask_of(fault::too_big), p);
@@ -182,7 +182,7 @@ TEST_F(Faults, TooBigAboveItsVarbindLimit) {
   EXPECT_EQ(r->error_status, 1);
 }
 
-TEST_F(Faults, OutOfOrderRepliesHoldTheSameRowsInSwappedPairs) {
+TEST_F(FleetsimFaults, OutOfOrderRepliesHoldTheSameRowsInSwappedPairs) {
   give(7, fs::mask_of(fault::out_of_order));
   auto bad = ask(client, dev_ip(7), port, bulk10());
   auto good = ask(client, dev_ip(healthy), port, bulk10());
@@ -197,7 +197,7 @@ TEST_F(Faults, OutOfOrderRepliesHoldTheSameRowsInSwappedPairs) {
   EXPECT_EQ(sorted, good->varbinds);
 }
 
-TEST_F(Faults, OidLoopSendsAWalkBackwardsForever) {
+TEST_F(FleetsimFaults, OidLoopSendsAWalkBackwardsForever) {
   fs::fault_params p;
   p.loop_back = 3;
   give(8, fs::mask_of(fault::oid_loop), p);
@@ -219,14 +219,14 @@ TEST_F(Faults, OidLoopSendsAWalkBackwardsForever) {
   EXPECT_GE(repeats, 6);
 }
 
-TEST_F(Faults, WrongRequestIdIsOffByOne) {
+TEST_F(FleetsimFaults, WrongRequestIdIsOffByOne) {
   give(9, fs::mask_of(fault::wrong_request_id));
   auto r = ask(client, dev_ip(9), port, encode(pdu_type::get, {O("1.3.6.1.2.1.1.5.0")}, 5000));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->request_id, 5001);
 }
 
-TEST_F(Faults, TruncatedReplyFailsDecodeAndIsHalfTheLength) {
+TEST_F(FleetsimFaults, TruncatedReplyFailsDecodeAndIsHalfTheLength) {
   give(10, fs::mask_of(fault::truncated));
   client.send(dev_ip(10), port, bulk10());
   auto d = client.receive();
@@ -240,7 +240,7 @@ TEST_F(Faults, TruncatedReplyFailsDecodeAndIsHalfTheLength) {
             codecs::make_error_code(codecs::error::truncated));
 }
 
-TEST_F(Faults, CorruptReplyFailsDecode) {
+TEST_F(FleetsimFaults, CorruptReplyFailsDecode) {
   give(11, fs::mask_of(fault::corrupt));
   for (int i = 0; i < 20; ++i) {
     client.send(dev_ip(11), port, bulk10(100 + i));
@@ -251,7 +251,7 @@ TEST_F(Faults, CorruptReplyFailsDecode) {
   }
 }
 
-TEST_F(Faults, OtherSourceReplyComesFromAnotherLoopbackAddress) {
+TEST_F(FleetsimFaults, OtherSourceReplyComesFromAnotherLoopbackAddress) {
   give(12, fs::mask_of(fault::other_source));
   client.send(dev_ip(12), port, get_name());
   auto d = client.receive();
@@ -264,7 +264,7 @@ TEST_F(Faults, OtherSourceReplyComesFromAnotherLoopbackAddress) {
   EXPECT_FALSE(codecs::decode_response(d->bytes, r));  // the reply itself is fine
 }
 
-TEST_F(Faults, DuplicateRepliesAreIdenticalCopies) {
+TEST_F(FleetsimFaults, DuplicateRepliesAreIdenticalCopies) {
   fs::fault_params p;
   p.duplicate_copies = 2;
   give(13, fs::mask_of(fault::duplicate), p);
@@ -277,7 +277,7 @@ TEST_F(Faults, DuplicateRepliesAreIdenticalCopies) {
   EXPECT_EQ(fleet->counters_of(13).sent, 3u);
 }
 
-TEST(FaultPlan, SharesPickSeededDevicesReproducibly) {
+TEST(FleetsimFaultPlan, SharesPickSeededDevicesReproducibly) {
   fs::options o;
   o.devices = 20000;
   std::string why;

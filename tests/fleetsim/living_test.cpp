@@ -64,7 +64,7 @@ std::int64_t num(const flatbuffers::Optional<T>& o) {
   return o ? static_cast<std::int64_t>(*o) : -99;
 }
 
-TEST(LivingFleet, GroundTruthIsWhatTheDevicesServe) {
+TEST(FleetsimLiving, GroundTruthIsWhatTheDevicesServe) {
   fs::options o;
   o.templates = living_templates();
   o.devices = static_cast<std::uint32_t>(o.templates.size() * 2);
@@ -156,7 +156,7 @@ TEST(LivingFleet, GroundTruthIsWhatTheDevicesServe) {
   EXPECT_GT(live_supplies, 0u);
 }
 
-TEST(LivingFleet, SameSeedAndMomentGiveTheSameStateAnotherSeedAnother) {
+TEST(FleetsimLiving, SameSeedAndMomentGiveTheSameStateAnotherSeedAnother) {
   fs::options o;
   o.devices = 200;
   std::string why;
@@ -176,7 +176,7 @@ TEST(LivingFleet, SameSeedAndMomentGiveTheSameStateAnotherSeedAnother) {
   EXPECT_NE(a->truth_json(17, t), a->truth_json(17, t + 7 * day));
 }
 
-TEST(LivingFleet, TimeDrainsReplacesCountsAndRaisesAndClearsAlerts) {
+TEST(FleetsimLiving, TimeDrainsReplacesCountsAndRaisesAndClearsAlerts) {
   fs::options o;
   o.devices = 60;  // 20 colour MFPs (every third device)
   std::string why;
@@ -245,7 +245,7 @@ TEST(LivingFleet, TimeDrainsReplacesCountsAndRaisesAndClearsAlerts) {
   EXPECT_GT(board_swaps, 0u);
 }
 
-TEST(LivingFleet, WithinAWeekJamsCoversAndTraysComeAndGo) {
+TEST(FleetsimLiving, WithinAWeekJamsCoversAndTraysComeAndGo) {
   fs::options o;
   o.devices = 30;
   o.profile = "workgroup";
@@ -272,7 +272,7 @@ TEST(LivingFleet, WithinAWeekJamsCoversAndTraysComeAndGo) {
   EXPECT_GT(downs, 0u);
 }
 
-TEST(LivingFleet, ChangesAreServedOverUdp) {
+TEST(FleetsimLiving, ChangesAreServedOverUdp) {
   fs::options o;
   o.devices = 3;
   o.acceleration = 0;
@@ -299,7 +299,7 @@ TEST(LivingFleet, ChangesAreServedOverUdp) {
   EXPECT_NE(seen[0][1], seen[2][1]);  // the black toner level moved
 }
 
-TEST(LivingFleet, GroundTruthFileIsAHeaderAndOneJsonLinePerDevice) {
+TEST(FleetsimLiving, GroundTruthFileIsAHeaderAndOneJsonLinePerDevice) {
   fs::options o;
   o.devices = 25;
   std::string why;
@@ -328,7 +328,7 @@ TEST(LivingFleet, GroundTruthFileIsAHeaderAndOneJsonLinePerDevice) {
   }
 }
 
-TEST(LivingFleet, SerialsAndMacsAreUniqueAcrossTheFleet) {
+TEST(FleetsimLiving, SerialsAndMacsAreUniqueAcrossTheFleet) {
   fs::options o;
   o.devices = 30000;
   std::string why;

@@ -23,7 +23,7 @@ std::vector<std::filesystem::path> conformance_templates() {
   return t;
 }
 
-class NetSnmpTools : public ::testing::Test {
+class FleetsimNetSnmpTools : public ::testing::Test {
  protected:
   void SetUp() override {
     templates = conformance_templates();
@@ -61,7 +61,7 @@ void expect_same_rows(const std::vector<tool_row>& got, const std::vector<codecs
   }
 }
 
-TEST_F(NetSnmpTools, WalksGiveTheTemplateInOrderWithTypesAndEndOfView) {
+TEST_F(FleetsimNetSnmpTools, WalksGiveTheTemplateInOrderWithTypesAndEndOfView) {
   for (std::uint32_t d = 0; d < templates.size(); ++d) {
     SCOPED_TRACE(templates[d].filename().string());
     const auto view = load(templates[d]);
@@ -90,7 +90,7 @@ TEST_F(NetSnmpTools, WalksGiveTheTemplateInOrderWithTypesAndEndOfView) {
   }
 }
 
-TEST_F(NetSnmpTools, SnmpGetGivesValuesAndTheRightException) {
+TEST_F(FleetsimNetSnmpTools, SnmpGetGivesValuesAndTheRightException) {
   const auto view = load(templates[0]);
   const auto r =
       run_tool(tool("snmpget", "v2c", target(0),
@@ -113,7 +113,7 @@ TEST_F(NetSnmpTools, SnmpGetGivesValuesAndTheRightException) {
   EXPECT_NE(v1.err.find("Failed object: .1.3.6.1.2.1.1.3.1"), std::string::npos) << v1.err;
 }
 
-TEST_F(NetSnmpTools, FaultsShowUpAsNetSnmpReportsThem) {
+TEST_F(FleetsimNetSnmpTools, FaultsShowUpAsNetSnmpReportsThem) {
   ASSERT_FALSE(fleet->set_device_faults(0, fs::mask_of(fs::fault::oid_loop)));
   ASSERT_FALSE(fleet->set_device_faults(1, fs::mask_of(fs::fault::v1_only)));
   fs::fault_params small;

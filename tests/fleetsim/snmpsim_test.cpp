@@ -37,7 +37,7 @@ std::vector<std::string> walk_lines(const std::string& out) {
   return lines;
 }
 
-TEST(SnmpsimAgreement, FullBulkWalksOfSeveralTemplatesAreIdentical) {
+TEST(FleetsimSnmpsim, FullBulkWalksOfSeveralTemplatesAreIdentical) {
   if (access("/usr/bin/snmpsimd", X_OK) != 0)
     GTEST_SKIP() << "snmpsimd not installed (Debian package snmpsim)";
   std::vector<std::filesystem::path> templates = {

@@ -320,17 +320,21 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
   std::size_t used = 0;
   ws.vb_offsets.clear();
 
+  // SNMPv1 error replies carry the request's varbinds: its names with NULL values, re-encoded
+  // (echoing the received value bytes would pass on whatever odd value a request carried).
+  auto echo_names = [&]() {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < req.name_count; ++i)
+      n += exception_varbind(req.name(i), ber::tag_null, vb0 + n, cap - n);
+    return n;
+  };
   auto reply_too_big = [&]() {
     stats.too_big = true;
-    if (v1) {  // RFC 1157: the request's varbinds come back with error-status tooBig
-      std::memcpy(vb0, req.varbind_list.data(), req.varbind_list.size());
-      return finish(req, rid, too_big, 0, out, headroom, req.varbind_list.size());
-    }
+    if (v1) return finish(req, rid, too_big, 0, out, headroom, echo_names());  // RFC 1157
     return finish(req, rid, too_big, 0, out, headroom, 0);  // RFC 3416: an empty list
   };
   auto reply_error = [&](std::int32_t status, std::int32_t index) {
-    std::memcpy(vb0, req.varbind_list.data(), req.varbind_list.size());
-    return finish(req, rid, status, index, out, headroom, req.varbind_list.size());
+    return finish(req, rid, status, index, out, headroom, echo_names());
   };
   auto emit = [&](std::size_t pos) {
     const std::size_t n = view.encode(pos, vb0 + used, cap - used, ws);

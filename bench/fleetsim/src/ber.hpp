@@ -193,13 +193,12 @@ inline std::size_t decode_oid(std::span<const std::uint8_t> c, std::uint32_t* ar
       if (i >= c.size()) return 0;  // the last sub-identifier does not end
       const std::uint8_t b = c[i++];
       v = (v << 7) | (b & 0x7F);
-      if (v > 0xFFFFFFFFull + 80) return 0;
+      if (v > 0xFFFFFFFFull) return 0;  // every sub-identifier, the first too (as net-snmp)
       if (!(b & 0x80)) break;
     }
     if (first) {
       const std::uint64_t a0 = v < 40 ? 0 : v < 80 ? 1 : 2;
       const std::uint64_t a1 = v - a0 * 40;
-      if (a1 > 0xFFFFFFFFull) return 0;
       arcs[n++] = static_cast<std::uint32_t>(a0);
       arcs[n++] = static_cast<std::uint32_t>(a1);
       first = false;

@@ -39,7 +39,7 @@ struct decoded_request {
   std::int32_t request_id = 0;
   std::int32_t non_repeaters = 0;    // GETBULK only (error-status of GET/GETNEXT is ignored)
   std::int32_t max_repetitions = 0;  // GETBULK only (error-index of GET/GETNEXT is ignored)
-  // The bytes inside the VarBindList SEQUENCE, as received (v1 error replies echo them).
+  // The bytes inside the VarBindList SEQUENCE, as received.
   std::span<const std::uint8_t> varbind_list;
   std::size_t name_count = 0;
 
