@@ -65,40 +65,77 @@ const profile_params* find_profile(std::string_view name) {
   return nullptr;
 }
 
+device_model::device_model(const model_config& cfg) : cfg_(cfg), prof_(*cfg.profile) {
+  rate_norm_ = std::sinh(1.2) / 1.2;  // the mean of exp(U(-1.2, 1.2))
+  if (prof_.living) {
+    const double eps = prof_.off_hours_weight;
+    const auto work = static_cast<double>(prof_.work_end_s - prof_.work_start_s);
+    const double weekday = work + eps * (static_cast<double>(day_s) - work);
+    week_weight_ = 5 * weekday + 2 * eps * static_cast<double>(day_s);
+    day_weight_ = week_weight_ / 7;
+  }
+}
+
+// Only what every request needs is computed here (two hashes); the rest on first use.
 void device_model::reset(const device_template& tpl, std::uint32_t device, std::int64_t t_s) {
   tpl_ = &tpl;
   dev_ = device;
-  t_ = t_s;
   pages_.reset();
   board_at_.reset();
   boot_at_.reset();
   conditions_.reset();
   alerts_done_ = false;
   alerts_.clear();
+  clock_ready_ = false;
+  eps_ready_ = 0;
   chans_.resize(tpl.channels().size());
   chan_ready_.assign(tpl.channels().size(), false);
   const std::uint64_t s = cfg_.seed;
-  const double u_rate = unit(hash(s, dev_, tag_rate));
-  rate_ = prof_.pages_per_day * std::exp(-1.2 + 2.4 * u_rate) / (std::sinh(1.2) / 1.2);
   tz_ = -3600 + static_cast<std::int64_t>(unit(hash(s, dev_, tag_tz)) * 7200);
   install_ = fleet_reference_s - static_cast<std::int64_t>(
                                      (0.5 + 5.5 * unit(hash(s, dev_, tag_install))) * 365 * day_s);
-  if (t_ < install_) t_ = install_;  // before installation a device reads as just installed
-  if (prof_.living) {
-    const double eps = prof_.off_hours_weight;
-    const double weekday =
-        static_cast<double>(prof_.work_end_s - prof_.work_start_s) +
-        eps * static_cast<double>(day_s - (prof_.work_end_s - prof_.work_start_s));
-    week_weight_ = 5 * weekday + 2 * eps * static_cast<double>(day_s);
-    day_weight_ = week_weight_ / 7;
-    clock_install_ = work_clock(install_ + tz_);
+  t_ = std::max(t_s, install_);  // before installation a device reads as just installed
+}
+
+void device_model::ensure_clock() const {
+  if (clock_ready_) return;
+  const double u = unit(hash(cfg_.seed, dev_, tag_rate));
+  rate_ = prof_.pages_per_day * std::exp(-1.2 + 2.4 * u) / rate_norm_;
+  clock_install_ = prof_.living ? work_clock(install_ + tz_) : 0;
+  clock_ready_ = true;
+}
+
+double device_model::pages_per_day() const {
+  ensure_clock();
+  return rate_;
+}
+
+const device_model::periodic& device_model::ep(episode_kind k) const {
+  if (!(eps_ready_ & (1u << k))) {
+    switch (k) {
+      case jam:
+        eps_[k] = make_periodic(tag_jam, prof_.jam_days, prof_.jam_min_s, prof_.jam_max_s);
+        break;
+      case cover:
+        eps_[k] = make_periodic(tag_cover, prof_.cover_days, prof_.cover_min_s, prof_.cover_max_s);
+        break;
+      case reboot:
+        eps_[k] = make_periodic(tag_reboot, prof_.reboot_days, 0, 0);
+        break;
+      case firmware_update:
+        eps_[k] = make_periodic(tag_firmware, prof_.firmware_days, 0, 0);
+        break;
+      case board_swap:
+        eps_[k] = make_periodic(tag_board, prof_.board_swap_days, 0, 0);
+        eps_[k].enabled = eps_[k].enabled &&
+                          unit(hash(cfg_.seed, dev_, tag_board_share)) < prof_.board_swap_share;
+        break;
+      default:
+        break;
+    }
+    eps_ready_ = static_cast<std::uint8_t>(eps_ready_ | (1u << k));
   }
-  jam_ = make_periodic(tag_jam, prof_.jam_days, prof_.jam_min_s, prof_.jam_max_s);
-  cover_ = make_periodic(tag_cover, prof_.cover_days, prof_.cover_min_s, prof_.cover_max_s);
-  reboot_ = make_periodic(tag_reboot, prof_.reboot_days, 0, 0);
-  firmware_ = make_periodic(tag_firmware, prof_.firmware_days, 0, 0);
-  board_ = make_periodic(tag_board, prof_.board_swap_days, 0, 0);
-  board_.enabled = board_.enabled && unit(hash(s, dev_, tag_board_share)) < prof_.board_swap_share;
+  return eps_[k];
 }
 
 // ---- the office clock ---------------------------------------------------------------------
@@ -154,6 +191,7 @@ double device_model::work_clock_inverse(double f) const {
 
 std::int64_t device_model::pages_at(std::int64_t t) const {
   if (!prof_.living || t <= install_) return 0;
+  ensure_clock();
   const double f = work_clock(t + tz_) - clock_install_;
   return static_cast<std::int64_t>(std::floor(rate_ * f / day_weight_));
 }
@@ -165,6 +203,7 @@ std::int64_t device_model::pages() {
 
 std::int64_t device_model::first_time_with_pages(std::int64_t p) const {
   if (p <= 0) return install_;
+  ensure_clock();
   const double f = clock_install_ + static_cast<double>(p) * day_weight_ / rate_;
   std::int64_t t = static_cast<std::int64_t>(std::ceil(work_clock_inverse(f))) - tz_;
   t = std::max(t, install_);
@@ -221,25 +260,25 @@ std::uint32_t device_model::starts_since_install(const periodic& p, std::int64_t
 }
 
 std::int64_t device_model::board_time() {
-  if (!board_at_) board_at_ = last_start_after_install(board_, t_);
+  if (!board_at_) board_at_ = last_start_after_install(ep(board_swap), t_);
   return *board_at_;
 }
 
 std::int64_t device_model::boot_time() {
   if (!boot_at_)
-    boot_at_ = std::max({board_time(), last_start_after_install(reboot_, t_),
-                         last_start_after_install(firmware_, t_)});
+    boot_at_ = std::max({board_time(), last_start_after_install(ep(reboot), t_),
+                         last_start_after_install(ep(firmware_update), t_)});
   return *boot_at_;
 }
 
 std::uint32_t device_model::board_swaps() {
-  return starts_since_install(board_, t_);
+  return starts_since_install(ep(board_swap), t_);
 }
 std::uint32_t device_model::firmware_updates() {
-  return starts_since_install(firmware_, t_);
+  return starts_since_install(ep(firmware_update), t_);
 }
 std::uint32_t device_model::reboots() {
-  return starts_since_install(reboot_, t_);
+  return starts_since_install(ep(reboot), t_);
 }
 
 std::uint64_t device_model::life_count() {
@@ -307,8 +346,8 @@ channel_state device_model::channel(std::size_t c) {
 // ---- alerts ----------------------------------------------------------------------------------
 
 bool device_model::slot_active_at(std::size_t slot, std::int64_t t, std::int64_t pages) const {
-  if (slot == 0) return episode_active(jam_, t);
-  if (slot == 1) return episode_active(cover_, t);
+  if (slot == 0) return episode_active(ep(jam), t);
+  if (slot == 1) return episode_active(ep(cover), t);
   const auto ph = chan_state_at_pages((slot - 2) / 2, pages).phase;
   return slot % 2 == 0 ? ph == channel_phase::low : ph == channel_phase::empty;
 }
@@ -316,7 +355,7 @@ bool device_model::slot_active_at(std::size_t slot, std::int64_t t, std::int64_t
 std::int64_t device_model::slot_count_at(std::size_t slot, std::int64_t t,
                                          std::int64_t pages) const {
   if (slot < 2) {
-    const periodic& p = slot == 0 ? jam_ : cover_;
+    const periodic& p = ep(slot == 0 ? jam : cover);
     return p.enabled ? ep_last(p, t) : 0;
   }
   const chan_params& p = chan((slot - 2) / 2);
@@ -326,7 +365,7 @@ std::int64_t device_model::slot_count_at(std::size_t slot, std::int64_t t,
 
 std::int64_t device_model::slot_start(std::size_t slot, std::int64_t t, std::int64_t pages) const {
   if (slot < 2) {
-    const periodic& p = slot == 0 ? jam_ : cover_;
+    const periodic& p = ep(slot == 0 ? jam : cover);
     return ep_start(p, ep_last(p, t));
   }
   const chan_params& p = chan((slot - 2) / 2);

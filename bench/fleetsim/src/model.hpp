@@ -98,7 +98,7 @@ enum condition_bit : std::uint16_t {
 
 class device_model {
  public:
-  explicit device_model(const model_config& cfg) : cfg_(cfg), prof_(*cfg.profile) {}
+  explicit device_model(const model_config& cfg);
   device_model(const model_config& cfg, const device_template& tpl, std::uint32_t device,
                std::int64_t t_s)
       : device_model(cfg) {
@@ -109,7 +109,7 @@ class device_model {
 
   std::int64_t time() const noexcept { return t_; }
   std::int64_t install_time() const noexcept { return install_; }
-  double pages_per_day() const noexcept { return rate_; }
+  double pages_per_day() const;
   std::int64_t pages_at(std::int64_t t) const;  // printed between install and t
   std::int64_t pages();                         // at time()
   std::int64_t board_time();                    // last board swap, or install
@@ -123,8 +123,8 @@ class device_model {
   std::uint32_t uptime_ticks();
 
   channel_state channel(std::size_t c);
-  bool jam_active() { return episode_active(jam_, t_); }
-  bool cover_open() { return episode_active(cover_, t_); }
+  bool jam_active() { return episode_active(ep(jam), t_); }
+  bool cover_open() { return episode_active(ep(cover), t_); }
 
   std::uint16_t conditions();  // bit i set = condition_bit i
   bool down();
@@ -153,8 +153,19 @@ class device_model {
     std::int64_t y = 0, l = 0, w = 1, off = 0;
   };
 
+  enum episode_kind : std::uint8_t {
+    jam,
+    cover,
+    reboot,
+    firmware_update,
+    board_swap,
+    episode_kinds
+  };
+  // The periodic episodes of one kind, computed on first use within a request.
+  const periodic& ep(episode_kind k) const;
   periodic make_periodic(std::uint64_t tag, double days, std::int64_t dmin,
                          std::int64_t dmax) const;
+  void ensure_clock() const;  // rate_ and clock_install_, on first use within a request
   std::int64_t ep_start(const periodic& p, std::int64_t n) const;
   std::int64_t ep_last(const periodic& p, std::int64_t t) const;  // last episode started <= t
   bool episode_active(const periodic& p, std::int64_t t) const;
@@ -181,8 +192,11 @@ class device_model {
   std::uint32_t dev_ = 0;
   std::int64_t t_ = 0;
   std::int64_t install_ = 0, tz_ = 0;
-  double rate_ = 0, clock_install_ = 0, day_weight_ = 1, week_weight_ = 1;
-  periodic jam_, cover_, reboot_, firmware_, board_;
+  double day_weight_ = 1, week_weight_ = 1, rate_norm_ = 1;  // fleet-wide, set once
+  mutable double rate_ = 0, clock_install_ = 0;
+  mutable bool clock_ready_ = false;
+  mutable std::array<periodic, episode_kinds> eps_{};
+  mutable std::uint8_t eps_ready_ = 0;  // bit k: eps_[k] is computed
 
   std::optional<std::int64_t> pages_, board_at_, boot_at_;
   std::optional<std::uint16_t> conditions_;
