@@ -252,11 +252,11 @@ std::size_t message_size(const decoded_request& req, std::int32_t rid, std::int3
   return ber::tlv_octets(msg);
 }
 
-// Writes the headers in front of the varbind list at out[vb_at, vb_at + vbl) and moves the whole
-// message to the start of out. Returns its length.
-std::size_t finish(const decoded_request& req, std::int32_t rid, std::int32_t err,
-                   std::int32_t eidx, std::span<std::uint8_t> out, std::size_t vb_at,
-                   std::size_t vbl) {
+// Writes the headers in front of the varbind list at out[vb_at, vb_at + vbl). Returns the
+// whole message, which ends where the varbinds end (no copy).
+std::span<std::uint8_t> finish(const decoded_request& req, std::int32_t rid, std::int32_t err,
+                               std::int32_t eidx, std::span<std::uint8_t> out, std::size_t vb_at,
+                               std::size_t vbl) {
   const std::size_t total = message_size(req, rid, err, eidx, vbl);
   const std::size_t start = vb_at + vbl - total;  // the headers fit in the headroom
   const std::size_t pdu = ber::tlv_octets(ber::int_octets(rid)) +
@@ -274,8 +274,7 @@ std::size_t finish(const decoded_request& req, std::int32_t rid, std::int32_t er
   p = ber::put_int(p, ber::tag_integer, eidx);
   p = ber::put_header(p, ber::tag_sequence, vbl);
   (void)p;  // p == out + vb_at here
-  std::memmove(out.data(), out.data() + start, total);
-  return total;
+  return out.subspan(start, total);
 }
 
 std::size_t exception_varbind(std::span<const std::uint32_t> name, std::uint8_t tag,
@@ -305,8 +304,9 @@ std::uint8_t missing_tag(device_view& view, std::span<const std::uint32_t> name)
 
 }  // namespace
 
-std::size_t answer(const decoded_request& req, device_view& view, const answer_options& o,
-                   workspace& ws, std::span<std::uint8_t> out, answer_stats& stats) {
+std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
+                               const answer_options& o, workspace& ws, std::span<std::uint8_t> out,
+                               answer_stats& stats) {
   const bool v1 = req.version == 0;
   const bool loop = (o.faults & mask_of(fault::oid_loop)) != 0;
   const std::int32_t rid =
@@ -478,8 +478,8 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
   return finish(req, rid, 0, 0, out, headroom, used);
 }
 
-std::size_t damage(std::span<std::uint8_t> packet, std::size_t len, fault_mask faults,
-                   std::uint64_t noise) {
+std::size_t damage(std::span<std::uint8_t> packet, fault_mask faults, std::uint64_t noise) {
+  std::size_t len = packet.size();
   if (len < 4) return len;
   if (faults & mask_of(fault::corrupt)) {
     // The outer length no longer matches the datagram, and two body bytes change.

@@ -72,9 +72,11 @@ struct answer_stats {
   bool too_big = false;
 };
 
-// Answers a decoded request into out (at least 65536 + 512 bytes). Returns the response length.
-std::size_t answer(const decoded_request& req, device_view& view, const answer_options& o,
-                   workspace& ws, std::span<std::uint8_t> out, answer_stats& stats);
+// Answers a decoded request into out (at least 65536 + 1024 bytes). Returns the response: a
+// part of out (its start depends on the headers' size).
+std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
+                               const answer_options& o, workspace& ws, std::span<std::uint8_t> out,
+                               answer_stats& stats);
 
 // The text a `text` row serves for this device (identity substitutions applied).
 void served_text(const device_template& tpl, const text_overlay& o, device_model& m,
@@ -82,7 +84,6 @@ void served_text(const device_template& tpl, const text_overlay& o, device_model
 
 // Packet faults: cut the reply to half (truncated) or overwrite bytes including the outer
 // length (corrupt). Returns the new length.
-std::size_t damage(std::span<std::uint8_t> packet, std::size_t len, fault_mask faults,
-                   std::uint64_t noise);
+std::size_t damage(std::span<std::uint8_t> packet, fault_mask faults, std::uint64_t noise);
 
 }  // namespace fleetpoll::fleetsim::detail

@@ -216,7 +216,8 @@ class fleet {
   // Binds the UDP socket and starts the worker threads. Errors: already_started, system errors
   // of socket/bind (EADDRINUSE ...), with a sentence in why.
   std::error_code start(std::string& why);
-  // Stops the workers (bounded: they wake within 50 ms) and closes the socket. Idempotent.
+  // Stops the workers (an eventfd wakes them at once), drops replies still delayed by the
+  // `slow` fault, and closes the socket. Idempotent; the counters stay readable.
   void stop();
   bool running() const noexcept;
 
