@@ -297,7 +297,7 @@ std::uint8_t missing_tag(device_view& view, std::span<const std::uint32_t> name)
   if (name.size() < 2) return tag_no_such_object;
   const auto parent = name.first(name.size() - 1);
   const std::size_t pos = view.upper_bound(name);
-  if (pos < view.size() && starts_with(view.arcs(pos), parent)) return tag_no_such_instance;
+  if (view.valid(pos) && starts_with(view.arcs(pos), parent)) return tag_no_such_instance;
   if (pos > 0 && starts_with(view.arcs(pos - 1), parent)) return tag_no_such_instance;
   return tag_no_such_object;
 }
@@ -353,7 +353,7 @@ std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
     std::size_t p =
         (loop && pos == loop_at) ? loop_at - std::min<std::size_t>(o.loop_back, loop_at) : pos + 1;
     if (v1)
-      while (p < view.size() && !view.v1_visible(p)) ++p;
+      while (view.valid(p) && !view.v1_visible(p)) ++p;
     return p;
   };
   auto next_of_name = [&](std::span<const std::uint32_t> name) {
@@ -361,7 +361,7 @@ std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
     if (loop && p == loop_at + 1 && std::ranges::equal(view.arcs(loop_at), name))
       return next_of_pos(loop_at);
     if (v1)
-      while (p < view.size() && !view.v1_visible(p)) ++p;
+      while (view.valid(p) && !view.v1_visible(p)) ++p;
     return p;
   };
 
@@ -395,7 +395,7 @@ std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
         const auto name = req.name(i);
         const std::size_t pos = next_of_name(name);
         std::size_t n;
-        if (pos >= view.size()) {
+        if (!view.valid(pos)) {
           if (v1) return reply_error(no_such_name, static_cast<std::int32_t>(i + 1));
           n = emit_exception(name, tag_end_of_mib_view);
         } else {
@@ -414,7 +414,7 @@ std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
         const auto name = req.name(i);
         const std::size_t pos = next_of_name(name);
         const std::size_t n =
-            pos >= view.size() ? emit_exception(name, tag_end_of_mib_view) : emit(pos);
+            !view.valid(pos) ? emit_exception(name, tag_end_of_mib_view) : emit(pos);
         if (!n) return reply_too_big();
       }
       if (!fits()) return reply_too_big();
@@ -428,11 +428,11 @@ std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
           const std::size_t before = used;
           const std::size_t vb_count = ws.vb_offsets.size();
           const std::size_t cur = ws.cursors[j];
-          const std::size_t pos = ws.at_end[j]      ? view.size()
+          const std::size_t pos = ws.at_end[j]      ? SIZE_MAX
                                   : cur == SIZE_MAX ? next_of_name(req.name(nr + j))
                                                     : next_of_pos(cur);
           std::size_t n;
-          if (pos >= view.size()) {
+          if (!view.valid(pos)) {
             // endOfMibView carries the name this column returned last (the request's at first).
             n = emit_exception(cur == SIZE_MAX ? req.name(nr + j) : view.arcs(cur),
                                tag_end_of_mib_view);

@@ -39,6 +39,10 @@ class device_view {
   device_view(const device_template& tpl, device_model* model);
 
   std::size_t size();
+  // pos < size(), without generating the alert table when pos lies before it.
+  bool valid(std::size_t pos) {
+    return pos < tpl_.rows().size() || (pos != SIZE_MAX && pos < size());
+  }
   // The first position whose OID is greater than name (size() when none).
   std::size_t upper_bound(std::span<const std::uint32_t> name);
   std::optional<std::size_t> find(std::span<const std::uint32_t> name);
