@@ -107,12 +107,8 @@ std::optional<std::size_t> device_view::find(std::span<const std::uint32_t> name
     }
     return std::nullopt;
   }
-  const auto rows = tpl_.rows();
-  const auto it = std::lower_bound(
-      rows.begin(), rows.end(), name,
-      [&](const row& r, std::span<const std::uint32_t> q) { return less(tpl_.arcs(r), q); });
-  if (it == rows.end() || compare(tpl_.arcs(*it), name) != 0) return std::nullopt;
-  const auto i = static_cast<std::size_t>(it - rows.begin());
+  const std::size_t i = tpl_.find(name);
+  if (i == tpl_.rows().size()) return std::nullopt;
   return i < a ? i : i + alert_rows();
 }
 
