@@ -519,15 +519,17 @@ std::int32_t device_model::hr_printer_status() {
 std::string device_model::serial() const {
   const std::string& base = tpl_->serial();
   if (base.empty()) return {};
-  std::vector<std::size_t> pos;
-  for (std::size_t i = base.size(); i-- > 0;)
-    if (std::isalnum(static_cast<unsigned char>(base[i]))) pos.push_back(i);
+  auto alnum = [&](std::size_t i) {
+    return std::isalnum(static_cast<unsigned char>(base[i])) != 0;
+  };
+  auto digit = [&](std::size_t i) {
+    return std::isdigit(static_cast<unsigned char>(base[i])) != 0;
+  };
+  // How many letters and digits, from the right, are needed to number the whole fleet.
   std::uint64_t capacity = 1;
   std::size_t m = 0;
-  while (m < pos.size() && capacity < cfg_.devices) {
-    capacity *= std::isdigit(static_cast<unsigned char>(base[pos[m]])) ? 10 : 26;
-    ++m;
-  }
+  for (std::size_t i = base.size(); i-- > 0 && capacity < cfg_.devices;)
+    if (alnum(i)) capacity *= digit(i) ? 10 : 26, ++m;
   if (capacity < cfg_.devices) return base + "-" + std::to_string(dev_);
   std::string s = base;
   // A bijection of the device index onto [0, capacity): unique serials within the fleet that
@@ -535,10 +537,10 @@ std::string device_model::serial() const {
   std::uint64_t v =
       (static_cast<std::uint64_t>(dev_) * 24871u + hash(cfg_.seed, tag_serial) % capacity) %
       capacity;
-  for (std::size_t j = 0; j < pos.size(); ++j) {
-    char& ch = s[pos[j]];
-    const bool digit = std::isdigit(static_cast<unsigned char>(ch)) != 0;
-    const std::uint64_t radix = digit ? 10 : 26;
+  std::size_t j = 0;  // places from the right
+  for (std::size_t i = base.size(); i-- > 0;) {
+    if (!alnum(i)) continue;
+    const std::uint64_t radix = digit(i) ? 10 : 26;
     std::uint64_t r;
     if (j < m) {
       r = v % radix;
@@ -546,10 +548,11 @@ std::string device_model::serial() const {
     } else {
       r = hash(cfg_.seed, tag_serial, j) % radix;
     }
-    if (digit)
-      ch = static_cast<char>('0' + r);
+    ++j;
+    if (digit(i))
+      s[i] = static_cast<char>('0' + r);
     else
-      ch = static_cast<char>((std::isupper(static_cast<unsigned char>(ch)) ? 'A' : 'a') + r);
+      s[i] = static_cast<char>((std::isupper(static_cast<unsigned char>(base[i])) ? 'A' : 'a') + r);
   }
   return s;
 }
