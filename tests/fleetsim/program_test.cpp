@@ -212,7 +212,10 @@ TEST(FleetsimProgram, HelpAndErrorsTellTheTruth) {
   for (const char* profile : {"office", "workgroup", "static"})
     EXPECT_NE(help.out.find(profile), std::string::npos);
 
-  auto r = run({program(), "--base", "10.1.0.1"});
+  auto r = run({program(), "--devices", "0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--devices"), std::string::npos) << r.err;
+  r = run({program(), "--base", "10.1.0.1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
   r = run({program(), "--faults", "bogus=1"});

@@ -15,7 +15,7 @@
 //   auto f = fleetsim::fleet::create(o, why);             // loads templates, no I/O on the net
 //   if (!f) { ... why ... }
 //   if (auto ec = f->start(why)) { ... }                  // binds, starts the worker threads
-//   ... poll 127.1.0.1:f->port() ...; f->truth(0); f->set_time(...); f->counters();
+//   ... poll 127.1.0.1:f->port() ...; f->truth(0); f->set_time(...); f->totals();
 //   f->stop();                                            // or the destructor
 //
 // Network safety: a fleet binds only the loopback device (SO_BINDTODEVICE "lo" when allowed,
