@@ -95,6 +95,7 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
   std::priority_queue<event, std::vector<event>, std::greater<event>> events;
   std::vector<finished_entry> finished;
   counters stats;
+  latency_histogram latency;
 
   std::int32_t take_id() {
     const std::int32_t id = next_id;
@@ -317,6 +318,7 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
     p.st.rtt = duration_cast<microseconds>(now - a->sent_at);
     p.st.reply_bytes = bytes.size();
     p.dev->rtt.add_sample(p.st.rtt);
+    latency.add(duration_cast<microseconds>(now - p.attempts.front().sent_at));
     if (resp.type == codecs::pdu_type::report) {
       ++stats.agent_errors;
       complete(slot, error::report, std::move(resp), outcome::answered);
@@ -409,21 +411,35 @@ const client_options& snmp_client::options() const noexcept {
   return impl_->opts;
 }
 
+const latency_histogram& snmp_client::latencies() const noexcept {
+  return impl_->latency;
+}
+
 udp_transport::stats snmp_client::transport_stats() const noexcept {
   udp_transport::stats s = impl_->v4.counters();
-  if (impl_->v6) {
-    const auto& b = impl_->v6->counters();
-    s.datagrams_sent += b.datagrams_sent;
-    s.bytes_sent += b.bytes_sent;
-    s.send_errors += b.send_errors;
-    s.send_calls += b.send_calls;
-    s.datagrams_received += b.datagrams_received;
-    s.bytes_received += b.bytes_received;
-    s.receive_calls += b.receive_calls;
-    s.truncated += b.truncated;
-    s.receive_overflows += b.receive_overflows;
-  }
+  if (impl_->v6) s += impl_->v6->counters();
   return s;
+}
+
+snmp_client::counters& snmp_client::counters::operator+=(const counters& o) noexcept {
+  requests += o.requests;
+  completed_ok += o.completed_ok;
+  timeouts += o.timeouts;
+  decode_errors += o.decode_errors;
+  agent_errors += o.agent_errors;
+  send_errors += o.send_errors;
+  cancelled += o.cancelled;
+  refused += o.refused;
+  retries += o.retries;
+  rate_waits_device += o.rate_waits_device;
+  rate_waits_subnet += o.rate_waits_subnet;
+  rate_waits_global += o.rate_waits_global;
+  drop_unknown_source += o.drop_unknown_source;
+  drop_unknown_request += o.drop_unknown_request;
+  drop_duplicate += o.drop_duplicate;
+  drop_late += o.drop_late;
+  drop_malformed += o.drop_malformed;
+  return *this;
 }
 
 }  // namespace fleetpoll::engine

@@ -167,17 +167,19 @@ std::uint64_t address_count(const target_spec& spec) noexcept {
   return n;
 }
 
-void for_each_address(const target_spec& spec, const std::function<bool(const ip::address&)>& fn) {
-  if (spec.k == target_spec::kind::address) {
-    fn(spec.address);
-    return;
-  }
-  if (spec.k != target_spec::kind::range) return;
-  const std::uint64_t n = std::min(address_count(spec), max_range_addresses);
+ip::address nth_address(const target_spec& spec, std::uint64_t i) {
+  if (spec.k != target_spec::kind::range) return spec.address;
   const unsigned bits = (spec.address.is_v4() ? 32 : 128) - spec.prefix;
-  const std::uint64_t first = spec.address.is_v4() && bits >= 2 ? 1 : 0;
+  const std::uint64_t first =
+      spec.address.is_v4() && bits >= 2 ? 1 : 0;  // skip the network address
+  return add(spec.address, first + i);
+}
+
+void for_each_address(const target_spec& spec, const std::function<bool(const ip::address&)>& fn) {
+  if (spec.k == target_spec::kind::host) return;
+  const std::uint64_t n = std::min(address_count(spec), max_range_addresses);
   for (std::uint64_t i = 0; i < n; ++i)
-    if (!fn(add(spec.address, first + i))) return;
+    if (!fn(nth_address(spec, i))) return;
 }
 
 std::optional<version_choice> parse_version(std::string_view text) {

@@ -178,6 +178,19 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
   }
 };
 
+udp_transport::stats& udp_transport::stats::operator+=(const stats& o) noexcept {
+  datagrams_sent += o.datagrams_sent;
+  bytes_sent += o.bytes_sent;
+  send_errors += o.send_errors;
+  send_calls += o.send_calls;
+  datagrams_received += o.datagrams_received;
+  bytes_received += o.bytes_received;
+  receive_calls += o.receive_calls;
+  truncated += o.truncated;
+  receive_overflows += o.receive_overflows;
+  return *this;
+}
+
 udp_transport::udp_transport(asio::io_context& io, const options& opts)
     : impl_(std::make_shared<impl>(io, opts)) {}
 

@@ -34,6 +34,7 @@
 
 #include "fleetpoll/codecs/snmp_codec.hpp"
 #include "fleetpoll/engine/error.hpp"
+#include "fleetpoll/engine/latency_histogram.hpp"
 #include "fleetpoll/engine/rate_limiter.hpp"
 #include "fleetpoll/engine/rtt_estimator.hpp"
 #include "fleetpoll/engine/udp_transport.hpp"
@@ -105,6 +106,8 @@ class snmp_client {
     std::uint64_t rate_waits_device = 0, rate_waits_subnet = 0, rate_waits_global = 0;
     std::uint64_t drop_unknown_source = 0, drop_unknown_request = 0, drop_duplicate = 0,
                   drop_late = 0, drop_malformed = 0;
+
+    counters& operator+=(const counters& o) noexcept;  // adds every counter
   };
 
   snmp_client(boost::asio::io_context& io, const client_options& opts);
@@ -127,6 +130,8 @@ class snmp_client {
 
   std::size_t in_flight() const noexcept;
   const counters& stats() const noexcept;
+  // Latency of every request that got an answer: first send to the reply (retries included).
+  const latency_histogram& latencies() const noexcept;
   // Transport counters, IPv4 and IPv6 sockets added up.
   udp_transport::stats transport_stats() const noexcept;
   const client_options& options() const noexcept;

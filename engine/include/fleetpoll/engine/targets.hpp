@@ -46,6 +46,9 @@ std::optional<target_spec> parse_target_spec(std::string_view text, std::string&
 // Addresses in a spec (1 for an address, 0 for a host, the usable addresses of a range).
 std::uint64_t address_count(const target_spec& spec) noexcept;
 
+// The i-th address (0-based) of an address or range spec; i < address_count(spec).
+boost::asio::ip::address nth_address(const target_spec& spec, std::uint64_t i);
+
 // Calls fn for each address of an address or range spec, in order; stops when fn returns false.
 void for_each_address(const target_spec& spec,
                       const std::function<bool(const boost::asio::ip::address&)>& fn);

@@ -52,6 +52,8 @@ class udp_transport {
     std::uint64_t receive_calls = 0;      // recvmmsg calls
     std::uint64_t truncated = 0;          // datagrams larger than max_datagram (dropped)
     std::uint64_t receive_overflows = 0;  // datagrams the kernel dropped (SO_RXQ_OVFL)
+
+    stats& operator+=(const stats& o) noexcept;  // adds every counter
   };
 
   udp_transport(boost::asio::io_context& io, const options& opts);
