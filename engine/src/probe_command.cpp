@@ -374,6 +374,7 @@ int run_live_probe(const probe_options& options, std::ostream& out, std::ostream
   }
   walk_options wo;
   wo.retry_budget = std::max(4, co.retries * 2);
+  if (options.trace) wo.trace = [&err](const std::string& line) { err << line << "\n"; };
   std::size_t running = 0;
   for (const auto& d : devices) running += d->error.empty() ? 1 : 0;
   const int rounds = std::max(1, options.repeat);
@@ -532,6 +533,7 @@ void add_probe_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--retries", opts->retries, "Live devices: retries per request")
       ->capture_default_str();
+  cmd->add_flag("--trace", opts->trace, "Live devices: print every request and reply to stderr");
   cmd->add_flag("--stats", opts->stats,
                 "Live devices: print what each poll cost on the wire to stderr");
   cmd->add_option("--repeat", opts->repeat,

@@ -31,14 +31,25 @@ codecs::snmp_version other(codecs::snmp_version v) {
 
 // Outcomes remembered per finished request-id, to tell duplicates and late replies from strays.
 enum class outcome : std::uint8_t { none, answered, expired };
-constexpr std::size_t finished_ring_size = 65536;  // request-ids are sequential per client
+constexpr std::size_t finished_ring_size = 65536;  // indexed by the request's sequence number
+
+// Request-ids are a bijection of a sequence number onto 1 .. 2^31-1 (multiplication by an odd
+// constant modulo 2^31), so consecutive requests get unrelated ids: an agent that answers with a
+// wrong id (id + 1, id - 1) does not hit another request in flight, and ids are not guessable
+// from one another. The inverse maps an id back to its sequence number.
+constexpr std::uint32_t id_mul = 0x2545F491u;      // odd
+constexpr std::uint32_t id_mul_inv = 0x41444c71u;  // id_mul * id_mul_inv == 1 (mod 2^31)
+constexpr std::uint32_t id_mask = 0x7FFFFFFFu;
+std::uint32_t seq_of(std::int32_t id) noexcept {
+  return (static_cast<std::uint32_t>(id) * id_mul_inv) & id_mask;
+}
 
 }  // namespace
 
 struct snmp_client::impl : std::enable_shared_from_this<impl> {
   impl(asio::io_context& ctx, const client_options& o)
       : io(ctx), opts(o), limiter(o.rate), v4(io, o.transport), timer(io), rng(o.seed) {
-    next_id = static_cast<std::int32_t>(rng() % 0x3FFFFFFF) + 1;
+    next_seq = static_cast<std::uint32_t>(rng() % 0x3FFFFFFF) + 1;
     tx.resize(65535);
     finished.resize(finished_ring_size);
   }
@@ -85,7 +96,7 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer timer;
   std::optional<clock::time_point> armed_at;
   std::mt19937_64 rng;
-  std::int32_t next_id = 1;
+  std::uint32_t next_seq = 1;
   std::vector<std::uint8_t> tx;
 
   std::vector<pending> slots;
@@ -98,9 +109,12 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
   latency_histogram latency;
 
   std::int32_t take_id() {
-    const std::int32_t id = next_id;
-    next_id = next_id >= 0x7FFFFFFE ? 1 : next_id + 1;
-    return id;
+    for (;;) {
+      const std::uint32_t seq = next_seq;
+      next_seq = (next_seq + 1) & id_mask;
+      const std::uint32_t id = (seq * id_mul) & id_mask;
+      if (id != 0) return static_cast<std::int32_t>(id);
+    }
   }
 
   udp_transport* transport_for(const asio::ip::udp::endpoint& ep) {
@@ -250,7 +264,7 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
   }
 
   void remember(std::int32_t id, outcome what) {
-    auto& f = finished[static_cast<std::uint32_t>(id) % finished_ring_size];
+    auto& f = finished[seq_of(id) % finished_ring_size];
     f.id = id;
     f.what = what;
   }
@@ -285,7 +299,7 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
     }
     const auto it = by_id.find(id);
     if (it == by_id.end()) {
-      const auto& f = finished[static_cast<std::uint32_t>(id) % finished_ring_size];
+      const auto& f = finished[seq_of(id) % finished_ring_size];
       if (f.id == id && f.what == outcome::answered)
         ++stats.drop_duplicate;
       else if (f.id == id && f.what == outcome::expired)

@@ -21,6 +21,8 @@ constexpr std::size_t reply_overhead_bytes = 48;
 // waste cost less than this.
 constexpr std::size_t request_pair_bytes = 150;
 constexpr std::size_t default_bytes_per_varbind = 40;
+// Replies at a learned cap (max-repetitions, varbinds per reply) before the cap creeps up.
+constexpr std::uint8_t creep_after = 4;
 
 bool below(const oid& name, const oid& prefix) {
   return name.size() > prefix.size() && name.starts_with(prefix);
@@ -33,6 +35,10 @@ std::uint64_t oid_hash(const oid& o) noexcept {
     h *= 1099511628211ull;
   }
   return h ^ o.size();
+}
+
+bool has_value(const codecs::value& v) {
+  return !v.is_exception() && v.type != codecs::value_type::null;
 }
 
 // The OID whose GETNEXT is `name` when `name` exists: the parent for a ….0 instance (exact: no
@@ -62,23 +68,28 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     max_reps_ = mem_.max_repetitions ? mem_.max_repetitions : opts_.max_repetitions_start;
     max_reps_ = std::clamp(max_reps_, 1, std::max(1, opts_.max_repetitions_cap));
     items_cap_ = std::clamp<std::size_t>(opts_.max_names_per_request, 1, codecs::max_request_names);
+    safe_ = (mem_.flags & walk_memory::reorders_varbinds) != 0;
     const bool identity = result_.classes_asked & class_bit(data_class::identity);
     recheck_scalars_ = identity && (mem_.identity_polls == 0 ||
                                     mem_.identity_polls >= opts_.recheck_scalars_every);
-    const std::size_t ns = std::min(plan_.scalars.size(), poll_plan::max_items);
+    const std::size_t ns = std::min(plan_.scalars.size(), poll_plan::max_scalars);
     for (std::uint32_t i = 0; i < ns; ++i) {
       if (!(result_.classes_asked & class_bit(plan_.scalars[i].cls))) continue;
       const std::uint32_t bit = 1u << i;
       if (!recheck_scalars_ && (mem_.scalars_known & bit) && !(mem_.scalars_present & bit))
         continue;
       scalar_item s{i, {}};
-      if (auto p = predecessor(plan_.scalars[i].name))
+      // A scalar known to be there rides along a GETBULK as a GETNEXT of its predecessor (same
+      // bytes as a GET, no extra round trip); one of unknown presence is asked with GET, whose
+      // "noSuchObject" is a few bytes where a GETNEXT would bring the next object, however big.
+      auto p = predecessor(plan_.scalars[i].name);
+      if (p && (mem_.scalars_present & bit))
         s.ask = std::move(*p);
       else
         s.need_get = true;
       scalars_.push_back(std::move(s));
     }
-    const std::size_t nu = std::min(plan_.units.size(), poll_plan::max_items);
+    const std::size_t nu = std::min(plan_.units.size(), poll_plan::max_units);
     for (std::uint32_t i = 0; i < nu; ++i)
       if (result_.classes_asked & class_bit(plan_.units[i].cls))
         units_.push_back({i, plan_.units[i].prefix});
@@ -93,7 +104,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     std::uint32_t index;
     oid ask;  // what GETNEXT asks for
     bool done = false;
-    bool need_get = false;  // GETNEXT was not conclusive: ask with GET
+    bool need_get = false;  // GETNEXT was not conclusive (or safe mode): ask with GET
     bool present = false;
   };
   struct unit_item {
@@ -119,8 +130,8 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
   std::uint32_t expected_remaining(const unit_item& u) const {
     const auto unknown = static_cast<std::uint32_t>(std::max(1, max_reps_ - 1));
     // Never walked: a first look of two repetitions (most subtrees of most devices are short or
-    // absent), then full repetitions for the ones that go on.
-    if (!(mem_.units_known & (1u << u.index))) return u.got == 0 ? 1 : unknown;
+    // absent), then doubling what came so far, so overshooting the end wastes at most half.
+    if (!(mem_.units_known & (1u << u.index))) return u.got == 0 ? 1 : std::min(unknown, u.got);
     const std::uint32_t learned = mem_.unit_varbinds[u.index];
     if (learned > u.got) return learned - u.got;
     // Learned empty and nothing yet: one GETNEXT confirms it. Past what was learned: it grew.
@@ -131,7 +142,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
 
   void next() {
     if (result_.stats.requests >= opts_.max_requests) {
-      // Runaway walk: stop every unfinished item, keep what was fetched.
+      // Runaway walk: stop every unfinished subtree, keep what was fetched.
       for (auto& u : units_)
         if (!u.done) {
           u.done = true;
@@ -139,29 +150,36 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
         }
       return finish({});
     }
+    if (safe_)
+      for (auto& s : scalars_)
+        if (!s.done) s.need_get = true;
     std::vector<ref> gets;
-    for (std::uint32_t i = 0; i < scalars_.size(); ++i)
+    for (std::uint32_t i = 0; i < scalars_.size() && gets.size() < varbind_cap(); ++i)
       if (!scalars_[i].done && scalars_[i].need_get) gets.push_back({kind::scalar, i});
-    if (!gets.empty()) return send(pdu_type::get, {}, std::move(gets), 0);
+    if (!gets.empty()) return send(pdu_type::get, std::move(gets), {}, 0);
 
     const bool any =
         std::any_of(scalars_.begin(), scalars_.end(), [&](const auto& s) { return pending(s); }) ||
         std::any_of(units_.begin(), units_.end(), [](const auto& u) { return !u.done; });
     if (!any) return finish({});
+    if (safe_) return send_single_unit();
     if (!version_known_ || dev_.version == snmp_version::v1) return send_getnext();
     send_bulk();
   }
 
-  std::size_t varbind_budget() const {
+  // Varbinds one reply may carry: the byte budget, and the learned cap (tooBig).
+  std::size_t varbind_cap() const {
     const std::size_t budget = opts_.reply_budget_bytes > reply_overhead_bytes
                                    ? opts_.reply_budget_bytes - reply_overhead_bytes
                                    : 0;
-    return std::max<std::size_t>(1, budget / bytes_per_varbind());
+    std::size_t n = std::max<std::size_t>(1, budget / bytes_per_varbind());
+    if (mem_.max_varbinds) n = std::min<std::size_t>(n, mem_.max_varbinds);
+    return std::min(n, items_cap_ * std::max<std::size_t>(1, static_cast<std::size_t>(max_reps_)));
   }
 
   void send_getnext() {
     std::vector<ref> items;
-    const std::size_t cap = std::min(items_cap_, varbind_budget());
+    const std::size_t cap = std::min(items_cap_, varbind_cap());
     for (std::uint32_t i = 0; i < scalars_.size() && items.size() < cap; ++i)
       if (pending(scalars_[i])) items.push_back({kind::scalar, i});
     for (std::uint32_t i = 0; i < units_.size() && items.size() < cap; ++i)
@@ -169,8 +187,22 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     send(pdu_type::get_next, std::move(items), {}, 0);
   }
 
+  // Safe mode: one subtree per request, answers matched by prefix.
+  void send_single_unit() {
+    for (std::uint32_t i = 0; i < units_.size(); ++i) {
+      if (units_[i].done) continue;
+      const bool bulk = version_known_ && dev_.version != snmp_version::v1;
+      if (!bulk) return send(pdu_type::get_next, {{kind::unit, i}}, {}, 0);
+      const auto reps = static_cast<std::int32_t>(
+          std::clamp<std::size_t>(std::min<std::size_t>(expected_remaining(units_[i]) + 1,
+                                                        static_cast<std::size_t>(max_reps_)),
+                                  1, varbind_cap()));
+      return send(pdu_type::get_bulk, {}, {{kind::unit, i}}, reps);
+    }
+  }
+
   void send_bulk() {
-    const std::size_t vb_budget = varbind_budget();
+    const std::size_t vb_budget = varbind_cap();
     const std::size_t names_cap = items_cap_;
     std::vector<ref> single, reps;
     // Non-repeaters: scalars, and units expected to end at their next OID.
@@ -235,10 +267,22 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     spec.max_retries = budget_left_;
     spec.alternate_version = !version_known_ && type != pdu_type::get_bulk;
     spec.backoff_start = backoff_start_;
+    asked_vbs_ = single.size() + reps.size() * static_cast<std::size_t>(std::max(reps_n, 1));
+    asked_names_ = spec.names;
     single_ = std::move(single);
     reps_ = std::move(reps);
     asked_type_ = type;
     asked_reps_ = reps_n;
+    if (opts_.trace) {
+      std::string line = std::string(type == pdu_type::get        ? "GET"
+                                     : type == pdu_type::get_next ? "GETNEXT"
+                                                                  : "GETBULK") +
+                         " non-repeaters=" + std::to_string(single_.size()) +
+                         " repeaters=" + std::to_string(reps_.size()) +
+                         " max-repetitions=" + std::to_string(reps_n) + ":";
+      for (const auto& n : asked_names_) line += " " + n.to_string();
+      opts_.trace(line);
+    }
     client_.async_request(dev_, std::move(spec),
                           [self = shared_from_this()](std::error_code ec, codecs::snmp_response&& r,
                                                       const request_stats& st) {
@@ -267,14 +311,26 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       scalars_[r.pos].done = true;  // absent
   }
 
-  void shrink() {
+  void learned_caps_changed() {
     ++result_.stats.shrinks;
-    mem_.clean_bulks = 0;
+    mem_.clean_replies = 0;
     mem_.max_repetitions = static_cast<std::uint8_t>(std::clamp(max_reps_, 1, 255));
   }
 
   void on_reply(std::error_code ec, codecs::snmp_response&& r, const request_stats& st) {
     account(st);
+    if (opts_.trace) {
+      std::string line = "  -> " + (ec ? ec.message() : std::string("ok")) + ", " +
+                         std::to_string(r.varbinds.size()) + " varbinds, " +
+                         std::to_string(st.reply_bytes) + " bytes, " + std::to_string(st.attempts) +
+                         " attempt(s)";
+      if (r.error_status)
+        line += ", error-status " + std::to_string(r.error_status) + " index " +
+                std::to_string(r.error_index);
+      for (const auto& vb : r.varbinds)
+        line += "\n       " + vb.name.to_string() + " = " + vb.val.to_string().substr(0, 40);
+      opts_.trace(line);
+    }
     if (ec == error::cancelled) return finish(ec);
     if (ec == error::timeout) {
       if (asked_type_ == pdu_type::get_bulk && asked_reps_ > 1 && result_.answered &&
@@ -282,7 +338,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
         // Some agents drop requests whose reply would be too big: ask for less.
         --budget_left_;
         max_reps_ = std::max(1, asked_reps_ / 2);
-        shrink();
+        learned_caps_changed();
         backoff_start_ = 1;
         return next();
       }
@@ -293,14 +349,12 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       learn_version(r.version);
       if (ec == error::agent_error && r.error_status == err_too_big) {
         ++result_.stats.too_big;
-        if (asked_type_ == pdu_type::get_bulk && asked_reps_ > 1) {
-          max_reps_ = std::max(1, asked_reps_ / 2);
-        } else if (items_asked() > 1) {
-          items_cap_ = std::max<std::size_t>(1, items_asked() / 2);
-        } else {
-          return finish(error::too_big);
-        }
-        shrink();
+        if (asked_vbs_ <= 1) return finish(error::too_big);
+        // The reply would not fit the agent: halve what one reply may carry.
+        mem_.max_varbinds =
+            static_cast<std::uint8_t>(std::clamp<std::size_t>(asked_vbs_ / 2, 1, 255));
+        if (asked_reps_ > 1) max_reps_ = std::max(1, asked_reps_ / 2);
+        learned_caps_changed();
         return next();
       }
       const auto idx = r.error_index;
@@ -326,38 +380,29 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       mem_.bytes_per_varbind =
           static_cast<std::uint8_t>(std::clamp<std::size_t>((old * 3 + sample + 2) / 4, 8, 255));
     }
+    creep(vbs.size());
+
+    if (asked_type_ != pdu_type::get && !safe_ && items_asked() > 1 && reordered(vbs)) {
+      // The agent permuted this reply: drop it, remember, ask again one subtree at a time.
+      ++result_.stats.out_of_order;
+      mem_.flags |= walk_memory::reorders_varbinds;
+      safe_ = true;
+      return next();
+    }
 
     bool progress = false;
     for (auto& u : units_) u.seen_now = u.new_now = 0;
     if (asked_type_ == pdu_type::get) {
-      for (std::size_t i = 0; i < single_.size() && i < vbs.size(); ++i) {
-        auto& s = scalars_[single_[i].pos];
-        s.done = true;
-        if (vbs[i].name == scalar_name(s) && !vbs[i].val.is_exception() &&
-            vbs[i].val.type != codecs::value_type::null) {
-          s.present = true;
-          result_.view.add(std::move(vbs[i]));
-        }
-        progress = true;
-      }
+      progress = take_gets(vbs);
+    } else if (safe_) {
+      progress = take_matched(vbs);
     } else {
       const std::size_t n = single_.size();
       for (std::size_t i = 0; i < n && i < vbs.size(); ++i)
         progress |= take_single(single_[i], vbs[i]);
       const std::size_t m = reps_.size();
-      if (m > 0) {
-        for (std::size_t k = n; k < vbs.size(); ++k) {
-          auto& u = units_[reps_[(k - n) % m].pos];
-          progress |= take_unit(u, vbs[k]);
-        }
-        const bool full = vbs.size() >= n + m * static_cast<std::size_t>(asked_reps_);
-        if (full && asked_reps_ >= max_reps_ && ++mem_.clean_bulks >= 2) {
-          mem_.clean_bulks = 0;
-          max_reps_ = std::min(std::max(1, opts_.max_repetitions_cap),
-                               std::max(max_reps_ + 1, max_reps_ * 5 / 4));
-          mem_.max_repetitions = static_cast<std::uint8_t>(std::clamp(max_reps_, 1, 255));
-        }
-      }
+      for (std::size_t k = n; m > 0 && k < vbs.size(); ++k)
+        progress |= take_unit(units_[reps_[(k - n) % m].pos], vbs[k]);
     }
     for (auto& u : units_) {
       if (!u.done && u.seen_now > 0 && u.new_now == 0) {
@@ -372,6 +417,103 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       stalls_ = 0;
     }
     next();
+  }
+
+  // Lets learned caps grow again after many clean replies at the cap.
+  void creep(std::size_t got) {
+    const bool at_vb_cap =
+        mem_.max_varbinds && asked_vbs_ >= mem_.max_varbinds && got >= asked_vbs_;
+    const bool at_rep_cap =
+        asked_type_ == pdu_type::get_bulk && asked_reps_ >= max_reps_ && got >= asked_vbs_;
+    if (!at_vb_cap && !at_rep_cap) return;
+    if (++mem_.clean_replies < creep_after) return;
+    mem_.clean_replies = 0;
+    if (at_vb_cap)
+      mem_.max_varbinds =
+          static_cast<std::uint8_t>(std::min(255, mem_.max_varbinds + 1 + mem_.max_varbinds / 8));
+    if (at_rep_cap) {
+      max_reps_ = std::min(std::max(1, opts_.max_repetitions_cap),
+                           std::max(max_reps_ + 1, max_reps_ * 5 / 4));
+      mem_.max_repetitions = static_cast<std::uint8_t>(std::clamp(max_reps_, 1, 255));
+    }
+  }
+
+  // True when a GETNEXT/GETBULK reply is not in the order RFC 3416 gives it: an OID at some
+  // position is not after the OID that position continues from (the name asked, or the same
+  // column's OID one row up), and it is new (a loop goes back to OIDs already seen; a permuted
+  // reply shows OIDs never seen before out of place).
+  bool reordered(const std::vector<codecs::varbind>& vbs) const {
+    const std::size_t n = single_.size(), m = reps_.size();
+    std::unordered_set<std::uint64_t> earlier;
+    for (std::size_t k = 0; k < vbs.size(); ++k) {
+      const auto& vb = vbs[k];
+      const std::uint64_t h = oid_hash(vb.name);
+      if (!vb.val.is_exception()) {
+        const oid* prev = nullptr;
+        if (k < n) {
+          prev = &asked_names_[k];
+        } else if (m > 0) {
+          const std::size_t col = (k - n) % m;
+          if (k - n < m) {
+            prev = &asked_names_[n + col];
+          } else {
+            const auto& up = vbs[k - m];
+            const auto& pre = unit_prefix(units_[reps_[col].pos]);
+            if (!up.val.is_exception() && below(up.name, pre))
+              prev = &up.name;  // the column goes on
+          }
+        }
+        if (prev && !(vb.name > *prev) && !seen_.count(h) && !earlier.count(h)) return true;
+      }
+      earlier.insert(h);
+    }
+    return false;
+  }
+
+  bool take_gets(std::vector<codecs::varbind>& vbs) {
+    bool progress = false;
+    // Match answers by name (a reply in any order).
+    for (const auto& r : single_) {
+      auto& s = scalars_[r.pos];
+      const auto it = std::find_if(vbs.begin(), vbs.end(),
+                                   [&](const auto& vb) { return vb.name == scalar_name(s); });
+      if (it == vbs.end() && vbs.size() < single_.size()) continue;  // truncated: ask again
+      s.done = true;
+      progress = true;
+      if (it != vbs.end() && has_value(it->val)) {
+        s.present = true;
+        result_.view.add(std::move(*it));
+      }
+    }
+    return progress;
+  }
+
+  // Safe mode: every answer under the asked subtree counts, in any order; the subtree ends when
+  // an answer lies outside it (or is an exception).
+  bool take_matched(std::vector<codecs::varbind>& vbs) {
+    auto& u = units_[(single_.empty() ? reps_ : single_).front().pos];
+    bool progress = false;
+    oid last = u.cursor;
+    for (auto& vb : vbs) {
+      ++u.seen_now;
+      if (vb.val.is_exception() || !below(vb.name, unit_prefix(u))) {
+        u.done = true;
+        progress = true;
+        continue;
+      }
+      if (!seen_.insert(oid_hash(vb.name)).second) continue;
+      if (vb.name > last) last = vb.name;
+      ++u.got;
+      ++u.new_now;
+      progress = true;
+      result_.view.add(std::move(vb));
+      if (u.got >= opts_.max_varbinds_per_unit) {
+        u.done = true;
+        ++result_.stats.runaways;
+      }
+    }
+    u.cursor = std::move(last);
+    return progress;
   }
 
   void learn_version(snmp_version v) {
@@ -391,7 +533,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       s.done = true;  // absent
     } else if (vb.name == name) {
       s.done = true;
-      if (!vb.val.is_exception() && vb.val.type != codecs::value_type::null) {
+      if (has_value(vb.val)) {
         s.present = true;
         result_.view.add(std::move(vb));
       }
@@ -463,6 +605,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
   walk_result result_;
   bool version_known_;
   bool recheck_scalars_ = false;
+  bool safe_ = false;
   int budget_left_ = 0;
   std::int32_t max_reps_ = 10;
   std::size_t items_cap_ = 48;
@@ -473,6 +616,8 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
   std::unordered_set<std::uint64_t> seen_;
   // the request in flight
   std::vector<ref> single_, reps_;
+  std::vector<oid> asked_names_;
+  std::size_t asked_vbs_ = 0;
   pdu_type asked_type_ = pdu_type::get;
   std::int32_t asked_reps_ = 0;
 };

@@ -44,8 +44,8 @@ TEST(PollPlan, ClassBitsAndNames) {
 
 TEST(PollPlan, EveryClassHasItemsAndFitsTheMemoryBits) {
   const auto& plan = engine::default_plan();
-  EXPECT_LE(plan.scalars.size(), engine::poll_plan::max_items);
-  EXPECT_LE(plan.units.size(), engine::poll_plan::max_items);
+  EXPECT_LE(plan.scalars.size(), engine::poll_plan::max_scalars);
+  EXPECT_LE(plan.units.size(), engine::poll_plan::max_units);
   std::uint32_t seen = 0;
   for (const auto& s : plan.scalars) seen |= engine::class_bit(s.cls);
   for (const auto& u : plan.units) seen |= engine::class_bit(u.cls);

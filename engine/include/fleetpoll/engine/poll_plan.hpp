@@ -43,10 +43,11 @@ struct plan_unit {
 };
 
 struct poll_plan {
-  // At most 32 of each (walk_memory keeps one bit per item).
+  // At most max_scalars and max_units (walk_memory keeps a bit or a byte per item).
   std::vector<plan_scalar> scalars;
   std::vector<plan_unit> units;
-  static constexpr std::size_t max_items = 32;
+  static constexpr std::size_t max_scalars = 32;
+  static constexpr std::size_t max_units = 28;
 };
 
 // The plan derived from codecs::mib::walk_plan(), in its order.

@@ -50,6 +50,8 @@ struct probe_options {
   // Live devices: poll this many times in a row (what later polls cost once the device's shape
   // is learned); the last poll is printed. Default: 1
   int repeat = 1;
+  // Live devices: print every request and reply (names, varbinds) to `err`. Default: false
+  bool trace = false;
   probe_format format = probe_format::table;
   bool pretty = false;           // --json only: indent. Default: false (one object per line).
   bool include_contact = false;  // copy sysContact (a person). Default: false.

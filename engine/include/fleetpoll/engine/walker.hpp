@@ -15,10 +15,15 @@
 // * Learned max-repetitions per device: halved on tooBig and on a GETBULK timeout, creeping back
 //   up (x1.25) after clean full replies. tooBig at one repetition halves the items per request.
 // * endOfMibView / noSuchObject / noSuchInstance, and leaving the subtree, end an item.
+// * tooBig also teaches a cap on varbinds per reply (halved, creeping back up slowly).
 // * Out-of-order OIDs are tolerated (kept, counted); an OID already seen in this walk is ignored;
-//   a unit whose reply brings nothing new is stopped with walk_loop; a unit over
-//   max_varbinds_per_unit or a walk over max_requests is stopped with walk_runaway. Neither fails
-//   the walk: what was fetched is kept and the stop is counted.
+//   a unit whose reply brings nothing new is stopped (walk loop); a unit over
+//   max_varbinds_per_unit or a walk over max_requests is stopped (runaway). Neither fails the
+//   walk: what was fetched is kept and the stop is counted.
+// * An agent that permutes the varbinds of a reply (detected: an OID that is new yet not after
+//   the one its position follows) has that reply discarded and is remembered
+//   (walk_memory::reorders_varbinds): from then on it gets GET for scalars (answers matched by
+//   name) and one subtree per GETBULK/GETNEXT (answers matched by prefix, in any order).
 // * Every request's retries come out of one per-poll retry budget.
 //
 // A walk fails (walk_result::ec) on a timeout it cannot shrink away, a reply that never decodes,
@@ -34,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <system_error>
 
 #include "fleetpoll/codecs/mib_view.hpp"
@@ -44,7 +50,7 @@ namespace fleetpoll::engine {
 
 struct walk_options {
   std::size_t reply_budget_bytes = 1400;    // Default: replies under a 1,500-byte MTU
-  std::int32_t max_repetitions_start = 10;  // Default: 10 before the device taught anything
+  std::int32_t max_repetitions_start = 32;  // Default: 32 before the device taught anything
   std::int32_t max_repetitions_cap = 64;    // Default: never ask for more than 64
   std::size_t max_names_per_request = 48;   // Default: 48 varbinds per request
   std::size_t max_varbinds_per_unit =
@@ -54,6 +60,8 @@ struct walk_options {
   // Scalars a device did not have are skipped on later identity polls, except on every Nth
   // identity poll, which asks all of them again. Default: 7
   std::uint8_t recheck_scalars_every = 7;
+  // Called with one line per request and per reply (for `probe --trace`). Default: none
+  std::function<void(const std::string&)> trace;
 };
 
 // What a device taught the walker; kept by the caller between polls (48 bytes).
@@ -61,11 +69,14 @@ struct walk_memory {
   std::uint32_t scalars_known = 0;               // bit i: plan scalar i has been asked
   std::uint32_t scalars_present = 0;             // bit i: ... and answered with a value
   std::uint32_t units_known = 0;                 // bit u: unit_varbinds[u] was learned
-  std::array<std::uint8_t, 32> unit_varbinds{};  // OIDs under unit u last time (saturates at 255)
+  std::array<std::uint8_t, 28> unit_varbinds{};  // OIDs under unit u last time (saturates at 255)
   std::uint8_t max_repetitions = 0;              // learned; 0 = walk_options::max_repetitions_start
-  std::uint8_t bytes_per_varbind = 0;            // learned reply bytes per varbind; 0 = not yet
-  std::uint8_t identity_polls = 0;               // identity polls since every scalar was asked
-  std::uint8_t clean_bulks = 0;                  // full GETBULK replies since the last shrink
+  std::uint8_t max_varbinds = 0;       // learned cap on varbinds per reply (tooBig); 0 = none
+  std::uint8_t bytes_per_varbind = 0;  // learned reply bytes per varbind; 0 = not yet
+  std::uint8_t identity_polls = 0;     // identity polls since every scalar was asked
+  std::uint8_t clean_replies = 0;      // replies at a learned cap since it last changed
+  std::uint8_t flags = 0;              // reorders_varbinds
+  static constexpr std::uint8_t reorders_varbinds = 1;  // the agent permutes varbinds in a reply
 };
 
 struct walk_stats {
