@@ -494,7 +494,27 @@ config_result parse_config(std::string_view text, std::string_view source_name,
   try {
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
-    ctx.fail(e.source(), "", "not valid TOML: " + std::string(e.description()));
+    std::string what(e.description());
+    // The parser may quote a character of the offending value; on a line that sets a community,
+    // say nothing of the value.
+    std::size_t line_start = 0;
+    for (std::size_t line = 1; line < e.source().begin.line && line_start != std::string_view::npos;
+         ++line) {
+      line_start = text.find('\n', line_start);
+      if (line_start != std::string_view::npos) ++line_start;
+    }
+    const std::string_view line =
+        line_start == std::string_view::npos
+            ? std::string_view{}
+            : text.substr(line_start, text.find('\n', line_start) - line_start);
+    if (line.find("communit") != std::string_view::npos) {
+      for (std::size_t q = what.find('\''); q != std::string::npos; q = what.find('\'', q + 3)) {
+        const auto end = what.find('\'', q + 1);
+        if (end == std::string::npos) break;
+        what.replace(q, end - q + 1, "'…'");
+      }
+    }
+    ctx.fail(e.source(), "", "not valid TOML: " + what);
     return out;
   }
   section_reader top(root, "", ctx);
@@ -523,7 +543,7 @@ config_result parse_config(std::string_view text, std::string_view source_name,
         section_reader r(t, "targets[" + std::to_string(i) + "]", ctx);
         parse_target_group(r, out.cfg, g);
         r.finish();
-        if (g.addresses.empty() && g.file.empty())
+        if (!t.contains("addresses") && !t.contains("file"))
           ctx.fail(t.source(), "targets[" + std::to_string(i) + "]", "needs `addresses` or `file`");
         out.cfg.targets.push_back(std::move(g));
       }
