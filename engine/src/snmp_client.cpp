@@ -44,6 +44,43 @@ std::uint32_t seq_of(std::int32_t id) noexcept {
   return (static_cast<std::uint32_t>(id) * id_mul_inv) & id_mask;
 }
 
+// The request-id of a damaged reply (truncated, a corrupt outer length), so that it can be
+// counted against the request it answers: finds the version INTEGER (02 01 00|01) right after the
+// outer SEQUENCE header whatever that header says, then reads community, PDU header and id.
+bool lenient_request_id(std::span<const std::uint8_t> b, std::int32_t& id) {
+  std::size_t p = 0;
+  if (b.size() < 12 || b[0] != 0x30) return false;
+  for (p = 1; p + 3 < b.size() && p < 8; ++p)
+    if (b[p] == 0x02 && b[p + 1] == 0x01 && b[p + 2] <= 1) break;
+  if (p + 3 >= b.size() || p >= 8) return false;
+  p += 3;
+  auto length = [&](std::size_t& len) {
+    if (p >= b.size()) return false;
+    const std::uint8_t first = b[p++];
+    if (first < 0x80) {
+      len = first;
+      return true;
+    }
+    const unsigned n = first & 0x7Fu;
+    if (n == 0 || n > 3 || p + n > b.size()) return false;
+    len = 0;
+    for (unsigned i = 0; i < n; ++i) len = (len << 8) | b[p++];
+    return true;
+  };
+  std::size_t len = 0;
+  if (p >= b.size() || b[p++] != 0x04 || !length(len) || p + len > b.size()) return false;
+  p += len;  // community
+  if (p >= b.size() || b[p] < 0xA0 || b[p] > 0xA8) return false;
+  ++p;
+  if (!length(len)) return false;  // PDU length (not checked)
+  if (p >= b.size() || b[p++] != 0x02 || !length(len) || len == 0 || len > 4 || p + len > b.size())
+    return false;
+  std::int64_t v = (b[p] & 0x80) ? -1 : 0;
+  for (std::size_t i = 0; i < len; ++i) v = (v << 8) | b[p + i];
+  id = static_cast<std::int32_t>(v);
+  return true;
+}
+
 }  // namespace
 
 struct snmp_client::impl : std::enable_shared_from_this<impl> {
@@ -295,6 +332,15 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
     std::int32_t id = 0;
     if (codecs::peek_request_id(bytes, id)) {
       ++stats.drop_malformed;
+      // Damaged beyond the header check: if it still names a request of its sender, that request
+      // learns that its device answers garbage (reported as decode_failed if nothing better comes).
+      std::int32_t guess = 0;
+      if (lenient_request_id(bytes, guess)) {
+        const auto it = by_id.find(guess);
+        if (it != by_id.end() &&
+            (slots[it->second].dev->accept_any_source || from == slots[it->second].dev->address))
+          slots[it->second].soft_error = make_error_code(error::decode_failed);
+      }
       return;
     }
     const auto it = by_id.find(id);

@@ -21,8 +21,9 @@ constexpr std::size_t reply_overhead_bytes = 48;
 // waste cost less than this.
 constexpr std::size_t request_pair_bytes = 150;
 constexpr std::size_t default_bytes_per_varbind = 40;
-// Replies at a learned cap (max-repetitions, varbinds per reply) before the cap creeps up.
-constexpr std::uint8_t creep_after = 4;
+// Polls with a full reply at a learned cap (max-repetitions, varbinds per reply) and no tooBig
+// before the cap creeps up: an agent with a hard limit then costs one tooBig every 8 polls.
+constexpr std::uint8_t creep_after = 8;
 
 bool below(const oid& name, const oid& prefix) {
   return name.size() > prefix.size() && name.starts_with(prefix);
@@ -112,6 +113,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     oid cursor;
     std::uint32_t got = 0;
     bool done = false;
+    bool stopped = false;  // done, but not at its end (loop, runaway): its class is incomplete
     // per reply
     std::uint32_t seen_now = 0, new_now = 0;
   };
@@ -145,7 +147,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       // Runaway walk: stop every unfinished subtree, keep what was fetched.
       for (auto& u : units_)
         if (!u.done) {
-          u.done = true;
+          u.done = u.stopped = true;
           ++result_.stats.runaways;
         }
       return finish({});
@@ -406,7 +408,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     }
     for (auto& u : units_) {
       if (!u.done && u.seen_now > 0 && u.new_now == 0) {
-        u.done = true;  // the agent repeats itself: stop this subtree
+        u.done = u.stopped = true;  // the agent repeats itself: stop this subtree
         ++result_.stats.loops;
         progress = true;
       }
@@ -419,19 +421,26 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     next();
   }
 
-  // Lets learned caps grow again after many clean replies at the cap.
+  // Notes a full reply at a learned cap; finish() lets the caps grow after clean polls.
   void creep(std::size_t got) {
-    const bool at_vb_cap =
-        mem_.max_varbinds && asked_vbs_ >= mem_.max_varbinds && got >= asked_vbs_;
-    const bool at_rep_cap =
-        asked_type_ == pdu_type::get_bulk && asked_reps_ >= max_reps_ && got >= asked_vbs_;
-    if (!at_vb_cap && !at_rep_cap) return;
+    if (mem_.max_varbinds && asked_vbs_ >= mem_.max_varbinds && got >= asked_vbs_)
+      at_vb_cap_ = true;
+    if (asked_type_ == pdu_type::get_bulk && asked_reps_ >= max_reps_ && got >= asked_vbs_)
+      at_rep_cap_ = true;
+  }
+
+  void creep_at_finish() {
+    if (result_.stats.too_big > 0 || result_.stats.shrinks > 0) {
+      mem_.clean_replies = 0;
+      return;
+    }
+    if (!at_vb_cap_ && !at_rep_cap_) return;
     if (++mem_.clean_replies < creep_after) return;
     mem_.clean_replies = 0;
-    if (at_vb_cap)
+    if (at_vb_cap_)
       mem_.max_varbinds =
           static_cast<std::uint8_t>(std::min(255, mem_.max_varbinds + 1 + mem_.max_varbinds / 8));
-    if (at_rep_cap) {
+    if (at_rep_cap_) {
       max_reps_ = std::min(std::max(1, opts_.max_repetitions_cap),
                            std::max(max_reps_ + 1, max_reps_ * 5 / 4));
       mem_.max_repetitions = static_cast<std::uint8_t>(std::clamp(max_reps_, 1, 255));
@@ -508,7 +517,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       progress = true;
       result_.view.add(std::move(vb));
       if (u.got >= opts_.max_varbinds_per_unit) {
-        u.done = true;
+        u.done = u.stopped = true;
         ++result_.stats.runaways;
       }
     }
@@ -557,7 +566,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     ++u.new_now;
     result_.view.add(std::move(vb));
     if (u.got >= opts_.max_varbinds_per_unit) {
-      u.done = true;
+      u.done = u.stopped = true;
       ++result_.stats.runaways;
     }
     return true;
@@ -570,7 +579,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     for (const auto& s : scalars_)
       if (!s.done) incomplete |= class_bit(plan_.scalars[s.index].cls);
     for (const auto& u : units_)
-      if (!u.done) incomplete |= class_bit(plan_.units[u.index].cls);
+      if (!u.done || u.stopped) incomplete |= class_bit(plan_.units[u.index].cls);
     result_.classes_complete = result_.classes_asked & ~incomplete;
     // Learn the device's shape from what finished.
     for (const auto& s : scalars_) {
@@ -587,6 +596,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       mem_.units_known |= 1u << u.index;
       mem_.unit_varbinds[u.index] = static_cast<std::uint8_t>(std::min<std::uint32_t>(u.got, 255));
     }
+    creep_at_finish();
     if ((result_.classes_complete & class_bit(data_class::identity)) != 0) {
       mem_.identity_polls =
           recheck_scalars_ ? 1 : static_cast<std::uint8_t>(std::min(255, mem_.identity_polls + 1));
@@ -606,6 +616,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
   bool version_known_;
   bool recheck_scalars_ = false;
   bool safe_ = false;
+  bool at_vb_cap_ = false, at_rep_cap_ = false;
   int budget_left_ = 0;
   std::int32_t max_reps_ = 10;
   std::size_t items_cap_ = 48;

@@ -274,6 +274,7 @@ class collecting_sink final : public snapshot_sink {
     return cv_.wait_for(lock, timeout, [&] { return pred(*this); });
   }
   std::size_t poll_count_locked() const { return polls_.size(); }
+  const std::vector<poll>& polls_locked() const { return polls_; }
   std::size_t down_count_locked() const { return downs_.size(); }
   std::size_t up_count_locked() const { return ups_.size(); }
   std::atomic<int> flushes{0};

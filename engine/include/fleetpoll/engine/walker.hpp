@@ -15,11 +15,13 @@
 // * Learned max-repetitions per device: halved on tooBig and on a GETBULK timeout, creeping back
 //   up (x1.25) after clean full replies. tooBig at one repetition halves the items per request.
 // * endOfMibView / noSuchObject / noSuchInstance, and leaving the subtree, end an item.
-// * tooBig also teaches a cap on varbinds per reply (halved, creeping back up slowly).
+// * tooBig also teaches a cap on varbinds per reply (halved; after 8 clean polls at a cap it
+//   creeps back up by an eighth).
 // * Out-of-order OIDs are tolerated (kept, counted); an OID already seen in this walk is ignored;
 //   a unit whose reply brings nothing new is stopped (walk loop); a unit over
 //   max_varbinds_per_unit or a walk over max_requests is stopped (runaway). Neither fails the
-//   walk: what was fetched is kept and the stop is counted.
+//   walk: the stop is counted, the other classes go on, and the stopped subtree's class is not
+//   reported complete (its table would look shorter than it is).
 // * An agent that permutes the varbinds of a reply (detected: an OID that is new yet not after
 //   the one its position follows) has that reply discarded and is remembered
 //   (walk_memory::reorders_varbinds): from then on it gets GET for scalars (answers matched by
@@ -74,7 +76,7 @@ struct walk_memory {
   std::uint8_t max_varbinds = 0;       // learned cap on varbinds per reply (tooBig); 0 = none
   std::uint8_t bytes_per_varbind = 0;  // learned reply bytes per varbind; 0 = not yet
   std::uint8_t identity_polls = 0;     // identity polls since every scalar was asked
-  std::uint8_t clean_replies = 0;      // replies at a learned cap since it last changed
+  std::uint8_t clean_replies = 0;      // clean polls at a learned cap since it last changed
   std::uint8_t flags = 0;              // reorders_varbinds
   static constexpr std::uint8_t reorders_varbinds = 1;  // the agent permutes varbinds in a reply
 };
@@ -97,7 +99,7 @@ struct walk_result {
   std::error_code ec;  // first fatal error, or empty
   codecs::mib_view view;
   std::uint32_t classes_asked = 0;
-  std::uint32_t classes_complete = 0;           // every item of the class finished
+  std::uint32_t classes_complete = 0;           // every item of the class finished at its end
   bool answered = false;                        // at least one reply arrived (the device is alive)
   std::optional<codecs::snmp_version> version;  // the version the device answered with
   walk_stats stats;
