@@ -117,7 +117,7 @@ TEST(StatusPageBrowser, ListLowViewAndDevicePageInChromium) {
     }
   } stopper{server, runner};
 
-  test::cdp_browser browser;
+  fleetpoll::test::cdp_browser browser;
   ASSERT_TRUE(browser.available()) << "chromium did not start: " << browser.error();
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   const fs::path artefacts = fs::path(FLEETPOLL_BINARY_DIR) / "test-artifacts";
@@ -135,7 +135,9 @@ TEST(StatusPageBrowser, ListLowViewAndDevicePageInChromium) {
   ASSERT_TRUE(text);
   const std::string list_text(text->as_string());
   EXPECT_NE(list_text.find(first.address), std::string::npos);
-  if (!first.name.empty()) EXPECT_NE(list_text.find(first.name), std::string::npos);
+  if (!first.name.empty()) {
+    EXPECT_NE(list_text.find(first.name), std::string::npos);
+  }
   auto uplink = browser.evaluate("document.getElementById('uplink').innerText");
   ASSERT_TRUE(uplink);
   EXPECT_NE(std::string(uplink->as_string()).find("ready"), std::string::npos);
@@ -186,11 +188,11 @@ TEST(StatusPageBrowser, ListLowViewAndDevicePageInChromium) {
   }
   auto spark = browser.evaluate("document.querySelectorAll('#supplies svg.spark polyline').length");
   ASSERT_TRUE(spark);
-  EXPECT_GT(spark->to_number<int>(), 0);
+  EXPECT_GT(spark->template to_number<int>(), 0);
   auto low_tags = browser.evaluate(
       "document.querySelectorAll('#supplies .low-tag, #supplies .empty-tag').length");
   ASSERT_TRUE(low_tags);
-  EXPECT_GT(low_tags->to_number<int>(), 0);
+  EXPECT_GT(low_tags->template to_number<int>(), 0);
   EXPECT_TRUE(browser.screenshot(artefacts / "status_device.png")) << browser.error();
   EXPECT_GT(fs::file_size(artefacts / "status_device.png"), 5000u);
 

@@ -84,6 +84,7 @@ th{background:#eef0f4;font-weight:600}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;background:#fff;padding:8px;border:1px solid #e3e6ec}
 dt{font-weight:600}dd{margin:0}
 .spark{color:#2f6fde;vertical-align:middle}
+a.device-link{white-space:nowrap}
 .pager{margin:8px 0}
 )css";
 
