@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <regex>
 #include <set>
@@ -219,6 +220,10 @@ TEST(Metrics, EveryMetricOfTheRulesAndTheDashboardIsExported) {
   const auto dash = json::parse(read_file(ops_dir / "grafana" / "fleetpoll-dashboard.json"));
   for (const auto& e : dashboard_expressions(dash))
     for (auto& r : references_in(e, "dashboard: " + e)) refs.push_back(std::move(r));
+  for (const auto& v : dash.at("templating").at("list").as_array())
+    if (const auto* q = v.as_object().if_contains("definition"))
+      for (auto& r : references_in(std::string(q->as_string()), "dashboard variable"))
+        refs.push_back(std::move(r));
   ASSERT_GT(refs.size(), 50u);
 
   // 2. A live `fleetpoll run` polling 8 simulated printers, metrics on an ephemeral port.
