@@ -2,11 +2,15 @@
 // is web/src/storage_status_source.cpp). Counts its calls; can be told to fail.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "fleetpoll/metrics/http_server.hpp"
 #include "fleetpoll/web/error.hpp"
 #include "fleetpoll/web/status_source.hpp"
 
@@ -42,6 +46,38 @@ class fake_source final : public status_source {
   uplink_state up;
   bool fail = false;
   int device_list_calls = 0;
+};
+
+// A metrics::http_server on an ephemeral loopback port, its io_context run by a thread; stopped
+// and joined by the destructor, whatever the test did.
+class serving {
+ public:
+  serving() : server_(io_, options()) {}
+  ~serving() {
+    server_.stop();
+    if (runner_.joinable()) runner_.join();
+  }
+  serving(const serving&) = delete;
+  serving& operator=(const serving&) = delete;
+
+  metrics::http_server& server() { return server_; }
+  // Starts the server and the thread; false when the server did not start.
+  bool start() {
+    if (server_.start()) return false;
+    runner_ = std::thread([this] { io_.run(); });
+    return true;
+  }
+  std::uint16_t port() const { return server_.port(); }
+  static metrics::http_server_options options() {
+    metrics::http_server_options o;
+    o.port = 0;
+    return o;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  metrics::http_server server_;
+  std::thread runner_;
 };
 
 // A plain device with one black toner at `percent`.

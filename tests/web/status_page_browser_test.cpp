@@ -4,12 +4,9 @@
 // low ones, a device page shows that device's supplies; screenshots are saved as artefacts.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-
 #include <algorithm>
 #include <iostream>
 #include <set>
-#include <thread>
 
 #include "cdp_browser.hpp"
 #include "fake_source.hpp"
@@ -97,29 +94,17 @@ TEST(StatusPageBrowser, ListLowViewAndDevicePageInChromium) {
   ASSERT_LT(low_ids.size(), all_ids.size()) << "every device is low: the filter is untested";
   source->up = {true, "ready", 2, 2, true, 12, 3.5, 4567, ""};
 
-  boost::asio::io_context io;
-  metrics::http_server_options ho;
-  ho.port = 0;
-  metrics::http_server server(io, ho);
+  test::serving web;
   std::shared_ptr<status_page> page;
   status_page_options po;
   po.title = "Simulated site";
-  ASSERT_FALSE(status_page::create(source, po, ho.address, page));
-  ASSERT_FALSE(page->add_routes(server));
-  ASSERT_FALSE(server.start());
-  std::thread runner([&io] { io.run(); });
-  struct stop_at_end {
-    metrics::http_server& s;
-    std::thread& t;
-    ~stop_at_end() {
-      s.stop();
-      t.join();
-    }
-  } stopper{server, runner};
+  ASSERT_FALSE(status_page::create(source, po, test::serving::options().address, page));
+  ASSERT_FALSE(page->add_routes(web.server()));
+  ASSERT_TRUE(web.start());
 
   fleetpoll::test::cdp_browser browser;
   ASSERT_TRUE(browser.available()) << "chromium did not start: " << browser.error();
-  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  const std::string base = "http://127.0.0.1:" + std::to_string(web.port());
   const fs::path artefacts = fs::path(FLEETPOLL_BINARY_DIR) / "test-artifacts";
   fs::create_directories(artefacts);
   const char* row_ids =

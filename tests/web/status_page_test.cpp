@@ -4,12 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <prometheus/text_serializer.h>
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 
 #include <cstdio>
 #include <sstream>
-#include <thread>
 
 #include "../metrics/test_client.hpp"
 #include "fake_source.hpp"
@@ -538,26 +536,15 @@ TEST(SupplyGauges, SourceErrorsAreCountedAndFleetFamiliesOmitted) {
 // ---- on the real HTTP server -------------------------------------------------------------------
 
 TEST(StatusRoutes, ServedByTheMetricsServerNextToMetrics) {
-  boost::asio::io_context io;
-  metrics::http_server_options ho;
-  ho.port = 0;
-  metrics::http_server server(io, ho);
+  test::serving web;
+  metrics::http_server& server = web.server();
   auto src = std::make_shared<fake_source>();
   src->details = {make_device("1", "net-a", 60), make_device("2", "net-b", 4)};
   std::shared_ptr<status_page> page;
-  ASSERT_FALSE(status_page::create(src, {}, ho.address, page));
+  ASSERT_FALSE(status_page::create(src, {}, test::serving::options().address, page));
   ASSERT_FALSE(page->add_routes(server));
   server.add_collectable(std::make_shared<supply_gauges>(src));
-  ASSERT_FALSE(server.start());
-  std::thread runner([&io] { io.run(); });
-  struct stop_at_end {
-    metrics::http_server& s;
-    std::thread& t;
-    ~stop_at_end() {
-      s.stop();
-      t.join();
-    }
-  } stopper{server, runner};
+  ASSERT_TRUE(web.start());
 
   metrics::test::client c(server.port());
   ASSERT_TRUE(c.send("GET /status?view=low HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -578,7 +565,7 @@ TEST(StatusRoutes, ServedByTheMetricsServerNextToMetrics) {
   EXPECT_NE(r->body.find("fleetpoll_supplies{state=\"low\"} 1"), std::string::npos);
   // Routes are set up before start(): a late page is refused, not half-registered.
   std::shared_ptr<status_page> second;
-  ASSERT_FALSE(status_page::create(src, {}, ho.address, second));
+  ASSERT_FALSE(status_page::create(src, {}, "127.0.0.1", second));
   EXPECT_TRUE(second->add_routes(server));
 }
 

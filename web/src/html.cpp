@@ -11,9 +11,9 @@ namespace {
 
 constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one (overlong forms,
-// surrogates and code points above U+10FFFF are invalid).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
+}  // namespace
+
+std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
   const unsigned char c = b(0);
   std::size_t n = 0;
@@ -41,6 +41,8 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
     return 0;
   return n;
 }
+
+namespace {
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -5,6 +5,8 @@
 
 #include <prometheus/client_metric.h>
 
+#include "fleetpoll/web/html.hpp"
+
 namespace fleetpoll::web {
 
 namespace {
@@ -17,11 +19,8 @@ std::string label_value(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size() && out.size() < max_label_bytes;) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    bool ok = n != 0 && i + n <= s.size();
-    for (std::size_t k = 1; ok && k < n; ++k)
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0u) == 0x80u;
-    if (ok && n == 1 && (c < 0x20 || c == 0x7F)) ok = false;
+    const std::size_t n = utf8_length(s, i);
+    const bool ok = n != 0 && !(n == 1 && (c < 0x20 || c == 0x7F));
     if (!ok) {
       out.push_back('?');
       ++i;

@@ -20,6 +20,10 @@ namespace fleetpoll::web {
 void append_escaped(std::string& out, std::string_view text);
 std::string escape(std::string_view text);
 
+// Length of the valid UTF-8 sequence at s[i] (i < s.size()), or 0 when it is not one (overlong
+// forms, surrogates and code points above U+10FFFF are invalid).
+std::size_t utf8_length(std::string_view s, std::size_t i) noexcept;
+
 // Percent-encodes everything but unreserved characters (A-Z a-z 0-9 - . _ ~).
 std::string url_encode(std::string_view text);
 
