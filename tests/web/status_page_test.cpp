@@ -84,6 +84,13 @@ TEST(Html, SparklineDrawsOnePointPerSampleAndNothingForOne) {
 }
 
 TEST(Html, FormatsCountsTimesAndAges) {
+  EXPECT_TRUE(natural_less("127.1.0.3:161", "127.1.0.12:161"));
+  EXPECT_FALSE(natural_less("127.1.0.12:161", "127.1.0.3:161"));
+  EXPECT_TRUE(natural_less("9", "10"));
+  EXPECT_TRUE(natural_less("p007", "p8"));
+  EXPECT_TRUE(natural_less("abc", "abd"));
+  EXPECT_TRUE(natural_less("ab", "abc"));
+  EXPECT_FALSE(natural_less("ab", "ab"));
   EXPECT_EQ(format_count(0), "0");
   EXPECT_EQ(format_count(999), "999");
   EXPECT_EQ(format_count(1234567), "1,234,567");

@@ -244,14 +244,6 @@ std::optional<view> parse_view(std::string_view s) {
   return std::nullopt;
 }
 
-// Numeric ids sort numerically ("9" before "10"); others after them, as text.
-bool id_less(const std::string& a, const std::string& b) {
-  if (a.size() != b.size() && !a.empty() && !b.empty() &&
-      std::all_of(a.begin(), a.end(), ::isdigit) && std::all_of(b.begin(), b.end(), ::isdigit))
-    return a.size() < b.size();
-  return a < b;
-}
-
 }  // namespace
 
 const char* view_name(view v) noexcept {
@@ -305,8 +297,8 @@ void select_view(std::vector<device_row>& devices, view v, std::uint64_t now_ms,
   });
   auto by_name = [](const device_row& a, const device_row& b) {
     const std::string la = device_label(a), lb = device_label(b);
-    if (la != lb) return la < lb;
-    return id_less(a.id, b.id);
+    if (la != lb) return natural_less(la, lb);
+    return natural_less(a.id, b.id);
   };
   switch (v) {
     case view::low:

@@ -55,14 +55,6 @@ void add_counter(prometheus::MetricFamily& f, double value) {
   f.metric.push_back(std::move(m));
 }
 
-bool id_less(const std::string& a, const std::string& b) {
-  const bool da = !a.empty() && std::all_of(a.begin(), a.end(), ::isdigit);
-  const bool db = !b.empty() && std::all_of(b.begin(), b.end(), ::isdigit);
-  if (da && db && a.size() != b.size()) return a.size() < b.size();
-  if (da != db) return da;
-  return a < b;
-}
-
 }  // namespace
 
 supply_gauges::supply_gauges(std::shared_ptr<status_source> source, supply_gauges_options options)
@@ -138,7 +130,7 @@ std::vector<prometheus::MetricFamily> supply_gauges::Collect() const {
     order.reserve(devices.size());
     for (const auto& d : devices) order.push_back(&d);
     std::sort(order.begin(), order.end(),
-              [](const device_row* a, const device_row* b) { return id_less(a->id, b->id); });
+              [](const device_row* a, const device_row* b) { return natural_less(a->id, b->id); });
     auto percent = family("fleetpoll_device_supply_percent",
                           "Supply level per device, percent remaining (receptacles: percent full); "
                           "opt-in, capped (docs/grafana-and-alerts.md).",

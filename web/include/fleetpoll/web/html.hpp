@@ -35,6 +35,10 @@ std::optional<std::map<std::string, std::string, std::less<>>> parse_query(std::
 std::string format_time(std::uint64_t unix_ms);
 // "3 min ago", "5 h ago", "12 days ago" relative to now_ms ("just now", "in the future").
 std::string format_age(std::uint64_t unix_ms, std::uint64_t now_ms);
+// Natural order: runs of digits compare as numbers ("127.1.0.3" < "127.1.0.12", "9" < "10"),
+// everything else byte by byte.
+bool natural_less(std::string_view a, std::string_view b) noexcept;
+
 // 1234567 -> "1,234,567".
 std::string format_count(std::uint64_t value);
 
