@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <iostream>
 
 #include "fleetpoll/codecs/printer_mib.hpp"
 #include "fleetpoll/storage/store.hpp"
@@ -108,6 +109,9 @@ TEST(StorageStatusSource, RowsDetailHistoryAndForecastFromARealStore) {
   EXPECT_TRUE(bd.forecast.available) << bd.forecast.reason;
   // 4 % a day from 59 %: about 14.75 days to empty.
   EXPECT_NEAR(bd.forecast.days_to_empty, 59.0 / 4.0, 1.5);
+  std::cout << "black toner: " << bd.history.size() << " history points, forecast "
+            << bd.forecast.days_to_empty << " days to empty, confidence " << bd.forecast.confidence
+            << "\n";
   ASSERT_FALSE(d.counters.empty());
   EXPECT_EQ(d.counters[0].value, 1000u + (polls - 1) * 50u);
   EXPECT_EQ(source->device("999", d), error::not_found);
