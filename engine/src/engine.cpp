@@ -20,6 +20,7 @@
 
 #include "fleetpoll/codecs/normalize.hpp"
 #include "fleetpoll/engine/log_limiter.hpp"
+#include "fleetpoll/engine/shape_priors.hpp"
 #include "fleetpoll/engine/timing_wheel.hpp"
 #include "fleetpoll/metrics/engine_metrics.hpp"
 
@@ -176,6 +177,8 @@ struct engine::impl::shard {
           static_cast<std::uint32_t>(static_cast<double>(cadence[static_cast<std::size_t>(c)]) *
                                      std::clamp(o.opts.schedule.coalesce, 0.0, 0.9));
     }
+    walk = o.opts.walk;
+    walk.priors = &priors;
     probe_ticks = static_cast<std::uint32_t>(std::max<std::int64_t>(
         1,
         duration_cast<milliseconds>(o.opts.schedule.down_probe_interval).count() / tick.count()));
@@ -188,6 +191,8 @@ struct engine::impl::shard {
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::unique_ptr<snmp_client> client;
+  shape_priors priors;
+  walk_options walk;  // the engine's, with this shard's priors
   timing_wheel wheel;
   asio::steady_timer tick_timer, metrics_timer, stop_timer;
   std::vector<device_rec> devices;
@@ -359,7 +364,7 @@ struct engine::impl::shard {
     d.polling = true;
     ++polls_running;
     const std::uint64_t started_ms = unix_ms_now();
-    async_walk(*client, d.p, d.mem, d.version_known, default_plan(), classes, owner.opts.walk,
+    async_walk(*client, d.p, d.mem, d.version_known, default_plan(), classes, walk,
                [this, id, classes, now, started_ms](walk_result&& r) {
                  on_poll_done(id, classes, now, started_ms, std::move(r));
                });

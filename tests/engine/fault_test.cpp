@@ -128,16 +128,17 @@ TEST_F(Faults, LossyDeviceIsRetriedAndPolledCompletely) {
   EXPECT_EQ(json_of(r), reference);
 }
 
-TEST_F(Faults, DeadDeviceTimesOutAfterItsRetriesAndTheLastAttemptTriesV1) {
+TEST_F(Faults, DeadDeviceTimesOutAfterItsRetriesAndOneV1Probe) {
   fault(1, sim::mask_of(sim::fault::dead));
   peer d = h.make_peer(*fleet, 1);
   walk_memory mem;
   const auto r = h.walk_once(d, mem, /*version_known=*/false);
   EXPECT_EQ(r.ec, error::timeout);
   EXPECT_FALSE(r.answered);
-  EXPECT_EQ(r.stats.attempts, 3u);  // first try + 2 retries
+  EXPECT_EQ(r.stats.attempts, 4u);  // v2c: first try + 2 retries; then one v1 GETNEXT
   EXPECT_EQ(r.classes_complete, 0u);
-  EXPECT_EQ(h.client->stats().timeouts, 1u);
+  EXPECT_EQ(h.client->stats().timeouts, 2u);
+  EXPECT_EQ(d.version, codecs::snmp_version::v2c);  // next time: v2c first again
 }
 
 TEST_F(Faults, SlowReplyToAnEarlierAttemptIsAcceptedAndTheLaterOneIsADuplicate) {
@@ -413,7 +414,9 @@ TEST(EngineFaults, FaultyFleetEveryLiveDeviceIsPolledOnce) {
   EXPECT_GT(s.client.retries, 0u);
   std::set<std::string> polled;
   for (const auto& p : sink.polls()) {
-    EXPECT_EQ(p.classes, all_classes);
+    EXPECT_EQ(p.classes, all_classes)
+        << p.address << " faults "
+        << fleet->device_faults(*fleet->device_at(p.address.substr(0, p.address.find(':'))));
     polled.insert(p.address);
   }
   EXPECT_EQ(polled.size(), o.devices - dead.size());
