@@ -8,6 +8,7 @@
 #include "fleetpoll/engine/probe_command.hpp"
 #include "fleetpoll/engine/run_command.hpp"
 #include "fleetpoll/engine/version.hpp"
+#include "fleetpoll/uplink/receive_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fleetpoll — watches printer fleets over SNMP (loopback-safe defaults)"};
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   // its exit code in exit_code when it runs.
   int exit_code = 0;
   fleetpoll::engine::add_probe_command(app, exit_code);
+  fleetpoll::uplink::add_receive_command(app, exit_code);
   fleetpoll::engine::add_run_command(app, exit_code);
   fleetpoll::engine::add_discover_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "fleetpoll/codecs/snmprec.hpp"
 #include "support.hpp"
@@ -275,6 +276,31 @@ TEST(FleetsimLifecycle, StopsPromptlyAndReleasesThePort) {
   ASSERT_TRUE(h);
   EXPECT_TRUE(h->start(why));
   EXPECT_NE(why.find("bind"), std::string::npos) << why;
+}
+
+TEST(FleetsimLifecycle, SeveralWorkersShareTheSocketAndAnswerEverything) {
+  fs::options o;
+  o.devices = 1000;
+  o.threads = 2;
+  auto f = start_fleet(o);
+  ASSERT_TRUE(f);
+  udp_client c;
+  std::set<std::int32_t> pending;
+  for (std::int32_t i = 0; i < 600; ++i) {
+    c.send(ip(f->address_of(static_cast<std::uint32_t>(i))), f->port(),
+           encode(pdu_type::get, {O("1.3.6.1.2.1.1.5.0")}, 1000 + i));
+    pending.insert(1000 + i);
+  }
+  while (!pending.empty()) {
+    auto d = c.receive();
+    ASSERT_TRUE(d) << pending.size() << " replies missing";
+    codecs::snmp_response r;
+    ASSERT_FALSE(codecs::decode_response(d->bytes, r));
+    EXPECT_EQ(pending.erase(r.request_id), 1u);
+    // Each reply comes from the address it was sent to, whichever worker answered.
+    EXPECT_EQ(d->from, ip(f->address_of(static_cast<std::uint32_t>(r.request_id - 1000))));
+  }
+  EXPECT_EQ(f->totals().answered, 600u);
 }
 
 TEST(FleetsimOptions, RefusesAddressesOutsideLoopbackAndBadValues) {

@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 
 #include <fstream>
-#include <regex>
 
 #include "netsnmp_output.hpp"
 
@@ -26,10 +25,10 @@ std::uint16_t wait_ready(child& c) {
       },
       20000ms);
   EXPECT_TRUE(up) << c.out() << c.err();
-  std::smatch m;
   const std::string out = c.out();
-  if (!std::regex_search(out, m, std::regex(" udp/([0-9]+) "))) return 0;
-  return static_cast<std::uint16_t>(std::stoi(m[1]));
+  const auto at = out.find(" udp/");
+  if (at == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::stoi(out.substr(at + 5)));
 }
 
 std::vector<boost::json::object> read_truth(const std::filesystem::path& p) {
@@ -213,7 +212,10 @@ TEST(FleetsimProgram, HelpAndErrorsTellTheTruth) {
   for (const char* profile : {"office", "workgroup", "static"})
     EXPECT_NE(help.out.find(profile), std::string::npos);
 
-  auto r = run({program(), "--base", "10.1.0.1"});
+  auto r = run({program(), "--devices", "0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--devices"), std::string::npos) << r.err;
+  r = run({program(), "--base", "10.1.0.1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
   r = run({program(), "--faults", "bogus=1"});

@@ -65,11 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.faults = faults;
     o.too_big_varbinds = static_cast<std::uint32_t>((h >> 12) % 20);
     d::answer_stats st;
-    const std::size_t len = d::answer(*req, view, o, ws, out, st);
-    if (len == 0 || len > out.size()) __builtin_trap();
+    const auto reply = d::answer(*req, view, o, ws, out, st);
+    if (reply.empty() || reply.data() < out.data() ||
+        reply.data() + reply.size() > out.data() + out.size())
+      __builtin_trap();
+    const std::size_t len = reply.size();
     fleetpoll::codecs::snmp_response r;
-    if (fleetpoll::codecs::decode_response({out.data(), len}, r))
-      __builtin_trap();  // must be valid BER
+    if (fleetpoll::codecs::decode_response(reply, r)) __builtin_trap();  // must be valid BER
     const bool wrong_id = faults & fs::mask_of(fs::fault::wrong_request_id);
     if (!wrong_id && r.request_id != req->request_id) __builtin_trap();
     if (r.error_status == 0 && len > o.max_bytes) __builtin_trap();

@@ -107,12 +107,8 @@ std::optional<std::size_t> device_view::find(std::span<const std::uint32_t> name
     }
     return std::nullopt;
   }
-  const auto rows = tpl_.rows();
-  const auto it = std::lower_bound(
-      rows.begin(), rows.end(), name,
-      [&](const row& r, std::span<const std::uint32_t> q) { return less(tpl_.arcs(r), q); });
-  if (it == rows.end() || compare(tpl_.arcs(*it), name) != 0) return std::nullopt;
-  const auto i = static_cast<std::size_t>(it - rows.begin());
+  const std::size_t i = tpl_.find(name);
+  if (i == tpl_.rows().size()) return std::nullopt;
   return i < a ? i : i + alert_rows();
 }
 
@@ -252,11 +248,11 @@ std::size_t message_size(const decoded_request& req, std::int32_t rid, std::int3
   return ber::tlv_octets(msg);
 }
 
-// Writes the headers in front of the varbind list at out[vb_at, vb_at + vbl) and moves the whole
-// message to the start of out. Returns its length.
-std::size_t finish(const decoded_request& req, std::int32_t rid, std::int32_t err,
-                   std::int32_t eidx, std::span<std::uint8_t> out, std::size_t vb_at,
-                   std::size_t vbl) {
+// Writes the headers in front of the varbind list at out[vb_at, vb_at + vbl). Returns the
+// whole message, which ends where the varbinds end (no copy).
+std::span<std::uint8_t> finish(const decoded_request& req, std::int32_t rid, std::int32_t err,
+                               std::int32_t eidx, std::span<std::uint8_t> out, std::size_t vb_at,
+                               std::size_t vbl) {
   const std::size_t total = message_size(req, rid, err, eidx, vbl);
   const std::size_t start = vb_at + vbl - total;  // the headers fit in the headroom
   const std::size_t pdu = ber::tlv_octets(ber::int_octets(rid)) +
@@ -274,8 +270,7 @@ std::size_t finish(const decoded_request& req, std::int32_t rid, std::int32_t er
   p = ber::put_int(p, ber::tag_integer, eidx);
   p = ber::put_header(p, ber::tag_sequence, vbl);
   (void)p;  // p == out + vb_at here
-  std::memmove(out.data(), out.data() + start, total);
-  return total;
+  return out.subspan(start, total);
 }
 
 std::size_t exception_varbind(std::span<const std::uint32_t> name, std::uint8_t tag,
@@ -298,15 +293,16 @@ std::uint8_t missing_tag(device_view& view, std::span<const std::uint32_t> name)
   if (name.size() < 2) return tag_no_such_object;
   const auto parent = name.first(name.size() - 1);
   const std::size_t pos = view.upper_bound(name);
-  if (pos < view.size() && starts_with(view.arcs(pos), parent)) return tag_no_such_instance;
+  if (view.valid(pos) && starts_with(view.arcs(pos), parent)) return tag_no_such_instance;
   if (pos > 0 && starts_with(view.arcs(pos - 1), parent)) return tag_no_such_instance;
   return tag_no_such_object;
 }
 
 }  // namespace
 
-std::size_t answer(const decoded_request& req, device_view& view, const answer_options& o,
-                   workspace& ws, std::span<std::uint8_t> out, answer_stats& stats) {
+std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
+                               const answer_options& o, workspace& ws, std::span<std::uint8_t> out,
+                               answer_stats& stats) {
   const bool v1 = req.version == 0;
   const bool loop = (o.faults & mask_of(fault::oid_loop)) != 0;
   const std::int32_t rid =
@@ -353,7 +349,7 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
     std::size_t p =
         (loop && pos == loop_at) ? loop_at - std::min<std::size_t>(o.loop_back, loop_at) : pos + 1;
     if (v1)
-      while (p < view.size() && !view.v1_visible(p)) ++p;
+      while (view.valid(p) && !view.v1_visible(p)) ++p;
     return p;
   };
   auto next_of_name = [&](std::span<const std::uint32_t> name) {
@@ -361,7 +357,7 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
     if (loop && p == loop_at + 1 && std::ranges::equal(view.arcs(loop_at), name))
       return next_of_pos(loop_at);
     if (v1)
-      while (p < view.size() && !view.v1_visible(p)) ++p;
+      while (view.valid(p) && !view.v1_visible(p)) ++p;
     return p;
   };
 
@@ -395,7 +391,7 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
         const auto name = req.name(i);
         const std::size_t pos = next_of_name(name);
         std::size_t n;
-        if (pos >= view.size()) {
+        if (!view.valid(pos)) {
           if (v1) return reply_error(no_such_name, static_cast<std::int32_t>(i + 1));
           n = emit_exception(name, tag_end_of_mib_view);
         } else {
@@ -414,7 +410,7 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
         const auto name = req.name(i);
         const std::size_t pos = next_of_name(name);
         const std::size_t n =
-            pos >= view.size() ? emit_exception(name, tag_end_of_mib_view) : emit(pos);
+            !view.valid(pos) ? emit_exception(name, tag_end_of_mib_view) : emit(pos);
         if (!n) return reply_too_big();
       }
       if (!fits()) return reply_too_big();
@@ -428,11 +424,11 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
           const std::size_t before = used;
           const std::size_t vb_count = ws.vb_offsets.size();
           const std::size_t cur = ws.cursors[j];
-          const std::size_t pos = ws.at_end[j]      ? view.size()
+          const std::size_t pos = ws.at_end[j]      ? SIZE_MAX
                                   : cur == SIZE_MAX ? next_of_name(req.name(nr + j))
                                                     : next_of_pos(cur);
           std::size_t n;
-          if (pos >= view.size()) {
+          if (!view.valid(pos)) {
             // endOfMibView carries the name this column returned last (the request's at first).
             n = emit_exception(cur == SIZE_MAX ? req.name(nr + j) : view.arcs(cur),
                                tag_end_of_mib_view);
@@ -478,8 +474,8 @@ std::size_t answer(const decoded_request& req, device_view& view, const answer_o
   return finish(req, rid, 0, 0, out, headroom, used);
 }
 
-std::size_t damage(std::span<std::uint8_t> packet, std::size_t len, fault_mask faults,
-                   std::uint64_t noise) {
+std::size_t damage(std::span<std::uint8_t> packet, fault_mask faults, std::uint64_t noise) {
+  std::size_t len = packet.size();
   if (len < 4) return len;
   if (faults & mask_of(fault::corrupt)) {
     // The outer length no longer matches the datagram, and two body bytes change.

@@ -39,6 +39,10 @@ class device_view {
   device_view(const device_template& tpl, device_model* model);
 
   std::size_t size();
+  // pos < size(), without generating the alert table when pos lies before it.
+  bool valid(std::size_t pos) {
+    return pos < tpl_.rows().size() || (pos != SIZE_MAX && pos < size());
+  }
   // The first position whose OID is greater than name (size() when none).
   std::size_t upper_bound(std::span<const std::uint32_t> name);
   std::optional<std::size_t> find(std::span<const std::uint32_t> name);
@@ -72,9 +76,11 @@ struct answer_stats {
   bool too_big = false;
 };
 
-// Answers a decoded request into out (at least 65536 + 512 bytes). Returns the response length.
-std::size_t answer(const decoded_request& req, device_view& view, const answer_options& o,
-                   workspace& ws, std::span<std::uint8_t> out, answer_stats& stats);
+// Answers a decoded request into out (at least 65536 + 1024 bytes). Returns the response: a
+// part of out (its start depends on the headers' size).
+std::span<std::uint8_t> answer(const decoded_request& req, device_view& view,
+                               const answer_options& o, workspace& ws, std::span<std::uint8_t> out,
+                               answer_stats& stats);
 
 // The text a `text` row serves for this device (identity substitutions applied).
 void served_text(const device_template& tpl, const text_overlay& o, device_model& m,
@@ -82,7 +88,6 @@ void served_text(const device_template& tpl, const text_overlay& o, device_model
 
 // Packet faults: cut the reply to half (truncated) or overwrite bytes including the outer
 // length (corrupt). Returns the new length.
-std::size_t damage(std::span<std::uint8_t> packet, std::size_t len, fault_mask faults,
-                   std::uint64_t noise);
+std::size_t damage(std::span<std::uint8_t> packet, fault_mask faults, std::uint64_t noise);
 
 }  // namespace fleetpoll::fleetsim::detail

@@ -19,6 +19,12 @@ const codecs::oid hr_system_uptime{1, 3, 6, 1, 2, 1, 25, 1, 1, 0};
 const codecs::oid system_group{1, 3, 6, 1, 2, 1, 1};
 const codecs::oid hr_device_descr_col{1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 3};
 
+std::uint64_t arcs_hash(std::span<const std::uint32_t> a) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (auto x : a) h = (h ^ x) * 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
 bool encodable(const codecs::oid& o) {
   return o.size() >= 2 && o.size() <= 128 && o[0] <= 2 && (o[0] == 2 || o[1] < 40);
 }
@@ -386,6 +392,15 @@ device_template::device_template(std::string name, const codecs::mib_view& view,
                                                              a.end());
                        }) -
       rows_.begin());
+  // The exact-match index for GET: twice as many slots as rows, linear probing.
+  std::size_t slots = 16;
+  while (slots < 2 * rows_.size()) slots *= 2;
+  index_.assign(slots, 0);
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    std::size_t at = arcs_hash(arcs(rows_[i])) & (slots - 1);
+    while (index_[at] != 0) at = (at + 1) & (slots - 1);
+    index_[at] = static_cast<std::uint32_t>(i + 1);
+  }
   has_alert_table_ = living_ && std::any_of(view.rows().begin(), view.rows().end(), [](auto& vb) {
                        return vb.name.starts_with(mib::printer_mib);
                      });
@@ -543,6 +558,16 @@ void device_template::build_alert_kinds() {
     add({4, c.training, group, gi, -2, c.low_code, alert_text(c, false), {}, {}});
     add({c.empty_severity, c.training, group, gi, -2, c.empty_code, alert_text(c, true), {}, {}});
   }
+}
+
+std::size_t device_template::find(std::span<const std::uint32_t> name) const noexcept {
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t at = arcs_hash(name) & mask; index_[at] != 0; at = (at + 1) & mask) {
+    const std::size_t i = index_[at] - 1;
+    const auto a = arcs(rows_[i]);
+    if (a.size() == name.size() && std::equal(a.begin(), a.end(), name.begin())) return i;
+  }
+  return rows_.size();
 }
 
 std::span<const std::uint8_t> device_template::alert_oid_prefix(std::uint32_t col) const noexcept {

@@ -155,6 +155,9 @@ class device_template {
   bool has_hr_printer() const noexcept { return has_hr_printer_; }
   bool has_hr_device_status() const noexcept { return has_hr_device_status_; }
 
+  // The row with exactly these arcs (GET), through a hash index; rows().size() when none.
+  std::size_t find(std::span<const std::uint32_t> name) const noexcept;
+
   // The recording as loaded (for the ground truth of fixed columns).
   const codecs::mib_view& source() const noexcept { return source_; }
 
@@ -171,6 +174,7 @@ class device_template {
   bool living_ = false;
   codecs::mib_view source_;
   std::vector<row> rows_;
+  std::vector<std::uint32_t> index_;  // open addressing: row + 1, 0 = empty; size a power of 2
   std::vector<std::uint32_t> arcs_;
   std::vector<std::uint8_t> bytes_;
   std::vector<text_overlay> overlays_;

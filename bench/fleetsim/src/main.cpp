@@ -255,7 +255,11 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--no-bind-lo", no_bind_lo,
       "Do not restrict the socket to the loopback device (it is also skipped when not permitted)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; every usage error exits 2
+  }
 
   std::string why;
   std::vector<device_fault_arg> device_faults;

@@ -84,12 +84,16 @@ void device_model::reset(const device_template& tpl, std::uint32_t device, std::
   board_at_.reset();
   boot_at_.reset();
   conditions_.reset();
+  down_.reset();
+  episode_now_ = {-1, -1};
   alerts_done_ = false;
   alerts_.clear();
   clock_ready_ = false;
   eps_ready_ = 0;
   chans_.resize(tpl.channels().size());
   chan_ready_.assign(tpl.channels().size(), false);
+  chan_now_.resize(tpl.channels().size());
+  chan_now_ready_.assign(tpl.channels().size(), false);
   const std::uint64_t s = cfg_.seed;
   tz_ = -3600 + static_cast<std::int64_t>(unit(hash(s, dev_, tag_tz)) * 7200);
   install_ = fleet_reference_s - static_cast<std::int64_t>(
@@ -332,23 +336,41 @@ channel_state device_model::chan_state_at_pages(std::size_t c, std::int64_t page
     st.level = 0;
     st.phase = channel_phase::empty;
   } else {
-    const i128 cap = tpl_->channels()[c].capacity;
-    st.level = static_cast<std::int32_t>((cap * (p.y - x) + p.y - 1) / p.y);
+    const auto cap = static_cast<std::uint64_t>(tpl_->channels()[c].capacity);
+    const auto left = static_cast<std::uint64_t>(p.y - x);
+    const auto y = static_cast<std::uint64_t>(p.y);
+    if (left >> 32 == 0)  // capacity < 2^31: the product fits 64 bits
+      st.level = static_cast<std::int32_t>((cap * left + y - 1) / y);
+    else
+      st.level = static_cast<std::int32_t>((static_cast<i128>(cap) * left + y - 1) / y);
     st.phase = x >= p.y - p.y / 10 ? channel_phase::low : channel_phase::ok;
   }
   return st;
 }
 
+channel_state device_model::chan_state(std::size_t c, std::int64_t t, std::int64_t pages) const {
+  if (t != t_) return chan_state_at_pages(c, pages);
+  if (!chan_now_ready_[c]) {
+    chan_now_[c] = chan_state_at_pages(c, pages);
+    chan_now_ready_[c] = true;
+  }
+  return chan_now_[c];
+}
+
 channel_state device_model::channel(std::size_t c) {
-  return chan_state_at_pages(c, pages());
+  return chan_state(c, t_, pages());
 }
 
 // ---- alerts ----------------------------------------------------------------------------------
 
 bool device_model::slot_active_at(std::size_t slot, std::int64_t t, std::int64_t pages) const {
-  if (slot == 0) return episode_active(ep(jam), t);
-  if (slot == 1) return episode_active(ep(cover), t);
-  const auto ph = chan_state_at_pages((slot - 2) / 2, pages).phase;
+  if (slot < 2) {  // jam, cover: memoized at time()
+    if (t != t_) return episode_active(ep(slot == 0 ? jam : cover), t);
+    if (episode_now_[slot] < 0)
+      episode_now_[slot] = episode_active(ep(slot == 0 ? jam : cover), t) ? 1 : 0;
+    return episode_now_[slot] == 1;
+  }
+  const auto ph = chan_state((slot - 2) / 2, t, pages).phase;
   return slot % 2 == 0 ? ph == channel_phase::low : ph == channel_phase::empty;
 }
 
@@ -458,15 +480,18 @@ std::uint16_t device_model::conditions() {
 }
 
 bool device_model::down() {
-  if (!prof_.living) return false;
-  if (jam_active() || cover_open()) return true;
-  for (std::size_t c = 0; c < tpl_->channels().size(); ++c) {
-    const auto cls = tpl_->channels()[c].cls;
-    if ((cls == channel_class::toner || cls == channel_class::waste) &&
-        channel(c).phase == channel_phase::empty)
-      return true;
+  if (down_) return *down_;
+  bool d = false;
+  if (prof_.living) {
+    d = jam_active() || cover_open();
+    for (std::size_t c = 0; c < tpl_->channels().size() && !d; ++c) {
+      const auto cls = tpl_->channels()[c].cls;
+      d = (cls == channel_class::toner || cls == channel_class::waste) &&
+          channel(c).phase == channel_phase::empty;
+    }
   }
-  return false;
+  down_ = d;
+  return d;
 }
 
 bool device_model::any_alert() {
@@ -494,15 +519,17 @@ std::int32_t device_model::hr_printer_status() {
 std::string device_model::serial() const {
   const std::string& base = tpl_->serial();
   if (base.empty()) return {};
-  std::vector<std::size_t> pos;
-  for (std::size_t i = base.size(); i-- > 0;)
-    if (std::isalnum(static_cast<unsigned char>(base[i]))) pos.push_back(i);
+  auto alnum = [&](std::size_t i) {
+    return std::isalnum(static_cast<unsigned char>(base[i])) != 0;
+  };
+  auto digit = [&](std::size_t i) {
+    return std::isdigit(static_cast<unsigned char>(base[i])) != 0;
+  };
+  // How many letters and digits, from the right, are needed to number the whole fleet.
   std::uint64_t capacity = 1;
   std::size_t m = 0;
-  while (m < pos.size() && capacity < cfg_.devices) {
-    capacity *= std::isdigit(static_cast<unsigned char>(base[pos[m]])) ? 10 : 26;
-    ++m;
-  }
+  for (std::size_t i = base.size(); i-- > 0 && capacity < cfg_.devices;)
+    if (alnum(i)) capacity *= digit(i) ? 10 : 26, ++m;
   if (capacity < cfg_.devices) return base + "-" + std::to_string(dev_);
   std::string s = base;
   // A bijection of the device index onto [0, capacity): unique serials within the fleet that
@@ -510,10 +537,10 @@ std::string device_model::serial() const {
   std::uint64_t v =
       (static_cast<std::uint64_t>(dev_) * 24871u + hash(cfg_.seed, tag_serial) % capacity) %
       capacity;
-  for (std::size_t j = 0; j < pos.size(); ++j) {
-    char& ch = s[pos[j]];
-    const bool digit = std::isdigit(static_cast<unsigned char>(ch)) != 0;
-    const std::uint64_t radix = digit ? 10 : 26;
+  std::size_t j = 0;  // places from the right
+  for (std::size_t i = base.size(); i-- > 0;) {
+    if (!alnum(i)) continue;
+    const std::uint64_t radix = digit(i) ? 10 : 26;
     std::uint64_t r;
     if (j < m) {
       r = v % radix;
@@ -521,10 +548,11 @@ std::string device_model::serial() const {
     } else {
       r = hash(cfg_.seed, tag_serial, j) % radix;
     }
-    if (digit)
-      ch = static_cast<char>('0' + r);
+    ++j;
+    if (digit(i))
+      s[i] = static_cast<char>('0' + r);
     else
-      ch = static_cast<char>((std::isupper(static_cast<unsigned char>(ch)) ? 'A' : 'a') + r);
+      s[i] = static_cast<char>((std::isupper(static_cast<unsigned char>(base[i])) ? 'A' : 'a') + r);
   }
   return s;
 }

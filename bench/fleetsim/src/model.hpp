@@ -54,9 +54,12 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
 }
+// Two finalizer rounds over the inputs spread by odd multipliers: cheap (it runs a few dozen
+// times per answer) and well mixed for simulation (not for cryptography).
 inline std::uint64_t hash(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0,
                           std::uint64_t c = 0, std::uint64_t d = 0) noexcept {
-  return mix64(mix64(mix64(mix64(seed ^ 0x5851f42d4c957f2dull) ^ a) ^ b) ^ c) ^ d;
+  return mix64(mix64(seed ^ (a * 0x9e3779b97f4a7c15ull)) ^ (b * 0xc2b2ae3d27d4eb4full) ^
+               (c * 0x165667b19e3779f9ull) ^ (d * 0xd6e8feb86659fd93ull));
 }
 inline double unit(std::uint64_t h) noexcept {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
@@ -123,8 +126,8 @@ class device_model {
   std::uint32_t uptime_ticks();
 
   channel_state channel(std::size_t c);
-  bool jam_active() { return episode_active(ep(jam), t_); }
-  bool cover_open() { return episode_active(ep(cover), t_); }
+  bool jam_active() { return slot_active_at(0, t_, 0); }
+  bool cover_open() { return slot_active_at(1, t_, 0); }
 
   std::uint16_t conditions();  // bit i set = condition_bit i
   bool down();
@@ -175,6 +178,8 @@ class device_model {
   const chan_params& chan(std::size_t c) const;
   chan_params make_chan(std::size_t c) const;
   channel_state chan_state_at_pages(std::size_t c, std::int64_t pages) const;
+  // The state at (t, pages); memoized when t is time() (pages is then pages()).
+  channel_state chan_state(std::size_t c, std::int64_t t, std::int64_t pages) const;
   std::int64_t first_time_with_pages(std::int64_t p) const;
 
   // Alert slots (kinds): 0 jam, 1 cover, 2 + 2c low / 3 + 2c empty of channel c.
@@ -200,10 +205,14 @@ class device_model {
 
   std::optional<std::int64_t> pages_, board_at_, boot_at_;
   std::optional<std::uint16_t> conditions_;
+  std::optional<bool> down_;
+  mutable std::array<std::int8_t, 2> episode_now_{};  // jam, cover at time(): -1 unknown
   bool alerts_done_ = false;
   std::vector<alert_state> alerts_;
   mutable std::vector<chan_params> chans_;
   mutable std::vector<bool> chan_ready_;
+  mutable std::vector<channel_state> chan_now_;  // channel(c) at time(), once computed
+  mutable std::vector<bool> chan_now_ready_;
   std::vector<bool> active_at_board_;
 };
 

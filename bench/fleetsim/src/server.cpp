@@ -181,10 +181,10 @@ class worker {
     const detail::answer_options ao{f_.opts.max_response_bytes, faults, params.too_big_varbinds,
                                     params.loop_back};
     detail::answer_stats st;
-    std::span<std::uint8_t> out{tx_.data() + i * tx_slot, tx_slot};
-    std::size_t len = detail::answer(req, view, ao, ws_, out, st);
+    const std::span<std::uint8_t> out =
+        detail::answer(req, view, ao, ws_, {tx_.data() + i * tx_slot, tx_slot}, st);
     if (st.too_big) bump(c_.too_big);
-    len = detail::damage(out, len, faults, detail::hash(seed, tag_noise, dev, nth));
+    const std::size_t len = detail::damage(out, faults, detail::hash(seed, tag_noise, dev, nth));
     bump(c_.answered);
     const std::uint32_t reply_from =
         (faults & mask_of(fault::other_source)) ? dst ^ other_source_flip : dst;

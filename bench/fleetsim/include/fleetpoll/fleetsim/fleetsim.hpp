@@ -15,7 +15,7 @@
 //   auto f = fleetsim::fleet::create(o, why);             // loads templates, no I/O on the net
 //   if (!f) { ... why ... }
 //   if (auto ec = f->start(why)) { ... }                  // binds, starts the worker threads
-//   ... poll 127.1.0.1:f->port() ...; f->truth(0); f->set_time(...); f->counters();
+//   ... poll 127.1.0.1:f->port() ...; f->truth(0); f->set_time(...); f->totals();
 //   f->stop();                                            // or the destructor
 //
 // Network safety: a fleet binds only the loopback device (SO_BINDTODEVICE "lo" when allowed,
@@ -216,7 +216,8 @@ class fleet {
   // Binds the UDP socket and starts the worker threads. Errors: already_started, system errors
   // of socket/bind (EADDRINUSE ...), with a sentence in why.
   std::error_code start(std::string& why);
-  // Stops the workers (bounded: they wake within 50 ms) and closes the socket. Idempotent.
+  // Stops the workers (an eventfd wakes them at once), drops replies still delayed by the
+  // `slow` fault, and closes the socket. Idempotent; the counters stay readable.
   void stop();
   bool running() const noexcept;
 
