@@ -11,12 +11,19 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -261,6 +268,118 @@ class json_object {
 
  private:
   std::vector<std::string> fields_;
+};
+
+// The address of fleetsim device `device` (device 0 is 127.1.0.1, the default base).
+inline std::string address_of(std::uint32_t device) {
+  in_addr a{};
+  a.s_addr = htonl((127u << 24 | 1u << 16 | 1u) + device);
+  char text[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &a, text, sizeof text);
+  return text;
+}
+
+// The fleetsim program serving `devices` devices on loopback (frozen clock, one worker thread).
+struct fleet_run {
+  std::unique_ptr<process> sim;
+  std::uint16_t port = 0;
+};
+
+inline std::optional<fleet_run> start_fleetsim(const std::string& binary, std::uint32_t devices,
+                                               const std::vector<std::string>& templates,
+                                               const std::string& faults) {
+  fleet_run r;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    r.port = static_cast<std::uint16_t>(20000 + (::getpid() * 7 + attempt * 131) % 40000);
+    std::vector<std::string> argv = {binary,  "--devices", std::to_string(devices),
+                                     "--port", std::to_string(r.port), "--accel",
+                                     "0",      "--threads", "1"};
+    for (const auto& t : templates) {
+      argv.push_back("--templates");
+      argv.push_back(t);
+    }
+    if (!faults.empty()) {
+      argv.push_back("--faults");
+      argv.push_back(faults);
+    }
+    r.sim = std::make_unique<process>(argv);
+    if (r.sim->wait_for("ready in", 60s)) return r;
+    std::cerr << "fleetsim did not start (" << r.sim->output() << "), trying another port\n";
+  }
+  return std::nullopt;
+}
+
+// Counts the IPv4 bytes (IP + UDP headers + payload) of every UDP datagram to or from one port
+// on the loopback device, as the kernel delivers them: the same yardstick for every poller,
+// whatever it reports itself. A raw packet socket (AF_PACKET) bound to "lo": needs root (or
+// CAP_NET_RAW); available() is false otherwise. Each datagram is counted once (on receipt).
+class loopback_counter {
+ public:
+  explicit loopback_counter(std::uint16_t port) : port_(port) {
+    fd_ = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+    if (fd_ < 0) return;
+    const int big = 64 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    sockaddr_ll a{};
+    a.sll_family = AF_PACKET;
+    a.sll_protocol = htons(ETH_P_IP);
+    a.sll_ifindex = static_cast<int>(::if_nametoindex("lo"));
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~loopback_counter() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  loopback_counter(const loopback_counter&) = delete;
+  loopback_counter& operator=(const loopback_counter&) = delete;
+
+  bool available() const { return fd_ >= 0; }
+  std::uint64_t bytes() const { return bytes_.load(); }
+  std::uint64_t datagrams() const { return datagrams_.load(); }
+  // Packets the kernel dropped because this counter fell behind (then bytes() is too low).
+  std::uint64_t drops() {
+    if (fd_ < 0) return 0;
+    tpacket_stats st{};
+    socklen_t len = sizeof st;
+    if (::getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) drops_ += st.tp_drops;
+    return drops_;
+  }
+
+ private:
+  void loop() {
+    std::vector<std::uint8_t> buf(65536);
+    while (!stop_.load(std::memory_order_relaxed)) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      for (;;) {
+        sockaddr_ll from{};
+        socklen_t len = sizeof from;
+        const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT,
+                                     reinterpret_cast<sockaddr*>(&from), &len);
+        if (n <= 0) break;
+        if (from.sll_pkttype == PACKET_OUTGOING) continue;  // the same datagram is seen again
+        if (static_cast<std::size_t>(n) < sizeof(iphdr) + sizeof(udphdr)) continue;
+        const auto* ip = reinterpret_cast<const iphdr*>(buf.data());
+        if (ip->protocol != IPPROTO_UDP) continue;
+        const auto* udp = reinterpret_cast<const udphdr*>(buf.data() + ip->ihl * 4u);
+        if (ntohs(udp->source) != port_ && ntohs(udp->dest) != port_) continue;
+        bytes_ += ntohs(ip->tot_len);
+        ++datagrams_;
+      }
+    }
+  }
+  std::uint16_t port_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> bytes_{0}, datagrams_{0};
+  std::uint64_t drops_ = 0;
+  std::thread thread_;
 };
 
 }  // namespace fleetpoll::bench

@@ -82,11 +82,6 @@ cycle_result run_cycle(fe::engine& e, pid_t sim_pid, std::chrono::seconds limit)
   return c;
 }
 
-std::string address_of(std::uint32_t device) {
-  const std::uint32_t base = asio::ip::make_address_v4("127.1.0.1").to_uint();
-  return asio::ip::address_v4(base + device).to_string();
-}
-
 fe::engine_options bench_engine(unsigned threads, std::size_t concurrency) {
   fe::engine_options eo;
   eo.threads = threads;
@@ -101,41 +96,6 @@ fe::engine_options bench_engine(unsigned threads, std::size_t concurrency) {
   eo.client.transport.receive_buffer_bytes = 32 << 20;
   eo.client.bind_v4 = {asio::ip::address_v4::loopback(), 0};
   return eo;
-}
-
-struct fleet_run {
-  std::unique_ptr<fb::process> sim;
-  std::uint16_t port = 0;
-};
-
-std::optional<fleet_run> start_fleetsim(const std::string& binary, std::uint32_t devices,
-                                        const std::vector<std::string>& templates,
-                                        const std::string& faults) {
-  fleet_run r;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    r.port = static_cast<std::uint16_t>(20000 + (::getpid() * 7 + attempt * 131) % 40000);
-    std::vector<std::string> argv = {binary,
-                                     "--devices",
-                                     std::to_string(devices),
-                                     "--port",
-                                     std::to_string(r.port),
-                                     "--accel",
-                                     "0",
-                                     "--threads",
-                                     "1"};
-    for (const auto& t : templates) {
-      argv.push_back("--templates");
-      argv.push_back(t);
-    }
-    if (!faults.empty()) {
-      argv.push_back("--faults");
-      argv.push_back(faults);
-    }
-    r.sim = std::make_unique<fb::process>(argv);
-    if (r.sim->wait_for("ready in", 60s)) return r;
-    std::cerr << "fleetsim did not start (" << r.sim->output() << "), trying another port\n";
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -169,14 +129,14 @@ int main(int argc, char** argv) {
   const double ceiling = fb::udp_echo_ceiling();
 
   // ---- the healthy fleet ----------------------------------------------------------------
-  auto fleet = start_fleetsim(fleetsim_binary, devices, templates, "");
+  auto fleet = fb::start_fleetsim(fleetsim_binary, devices, templates, "");
   if (!fleet) return 1;
   std::cout << fleet->sim->output().substr(0, fleet->sim->output().find('\n')) << "\n";
   const std::uint64_t rss_base = fb::rss_bytes();
   counting_sink sink;
   auto eng = std::make_unique<fe::engine>(bench_engine(threads, concurrency), sink);
   for (std::uint32_t i = 0; i < devices; ++i)
-    eng->add_target({asio::ip::udp::endpoint(asio::ip::make_address(address_of(i)), fleet->port)});
+    eng->add_target({asio::ip::udp::endpoint(asio::ip::make_address(fb::address_of(i)), fleet->port)});
   if (auto ec = eng->start()) {
     std::cerr << "engine: " << ec.message() << "\n";
     return 1;
@@ -206,14 +166,14 @@ int main(int argc, char** argv) {
     auto truth = sim::fleet::create(so, why);
     dead = truth ? truth->devices_with(sim::fault::dead).size() : 0;
     live = devices - dead;
-    auto ffleet = start_fleetsim(fleetsim_binary, devices, templates, fault_spec);
+    auto ffleet = fb::start_fleetsim(fleetsim_binary, devices, templates, fault_spec);
     if (!ffleet) return 1;
     const auto eo = bench_engine(threads, concurrency);
     counting_sink fsink;
     fe::engine fe_eng(eo, fsink);
     for (std::uint32_t i = 0; i < devices; ++i)
       fe_eng.add_target(
-          {asio::ip::udp::endpoint(asio::ip::make_address(address_of(i)), ffleet->port)});
+          {asio::ip::udp::endpoint(asio::ip::make_address(fb::address_of(i)), ffleet->port)});
     fe_eng.start();
     std::cout << "faulty full poll (" << fault_spec << ") ...\n" << std::flush;
     faulty = run_cycle(fe_eng, ffleet->sim->pid(), limit);
