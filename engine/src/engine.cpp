@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,6 +21,7 @@
 
 #include "fleetpoll/codecs/normalize.hpp"
 #include "fleetpoll/engine/log_limiter.hpp"
+#include "fleetpoll/engine/shape_priors.hpp"
 #include "fleetpoll/engine/timing_wheel.hpp"
 #include "fleetpoll/metrics/engine_metrics.hpp"
 
@@ -89,6 +91,7 @@ struct device_rec {
   bool version_known = false;
   bool polling = false;
   bool queued = false;
+  bool removed = false;  // by a reload; the slot is reused once its poll (if any) has ended
 };
 
 // A histogram's buckets filled locally and published with ObserveMultiple.
@@ -165,20 +168,9 @@ struct engine::impl::shard {
         stop_timer(io),
         max_polls(std::max<std::size_t>(1, polls)),
         tick(std::max(milliseconds{1}, o.opts.schedule.tick)) {
-    for (int c = 0; c < data_class_count; ++c) {
-      const auto ticks = std::max<std::int64_t>(
-          1, duration_cast<milliseconds>(o.opts.schedule.cadence[static_cast<std::size_t>(c)])
-                     .count() /
-                 tick.count());
-      cadence[static_cast<std::size_t>(c)] =
-          static_cast<std::uint32_t>(std::min<std::int64_t>(ticks, 0x7FFFFFFF));
-      window[static_cast<std::size_t>(c)] =
-          static_cast<std::uint32_t>(static_cast<double>(cadence[static_cast<std::size_t>(c)]) *
-                                     std::clamp(o.opts.schedule.coalesce, 0.0, 0.9));
-    }
-    probe_ticks = static_cast<std::uint32_t>(std::max<std::int64_t>(
-        1,
-        duration_cast<milliseconds>(o.opts.schedule.down_probe_interval).count() / tick.count()));
+    set_schedule(o.opts.schedule);
+    walk = o.opts.walk;
+    walk.priors = &priors;
     for (auto& h : durations) h.init(metrics::poll_duration_buckets());
     lag_hist.init(metrics::scheduler_lag_buckets());
   }
@@ -188,9 +180,12 @@ struct engine::impl::shard {
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::unique_ptr<snmp_client> client;
+  shape_priors priors;
+  walk_options walk;  // the engine's, with this shard's priors
   timing_wheel wheel;
   asio::steady_timer tick_timer, metrics_timer, stop_timer;
-  std::vector<device_rec> devices;
+  std::deque<device_rec> devices;  // a deque: walks in flight hold references into it
+  std::vector<std::uint32_t> free_slots;  // removed devices whose slot may be reused
   std::deque<std::pair<std::uint32_t, std::uint32_t>> ready;  // (device, due tick or no_due)
   std::size_t max_polls;
   std::size_t polls_running = 0;
@@ -199,6 +194,8 @@ struct engine::impl::shard {
   bool stopping = false;
   bool finished = false;
   milliseconds tick;
+  schedule_options sched;    // this shard's copy (a reload replaces it on this thread)
+  bool started_once = false;  // set_schedule() ran once
   std::array<std::uint32_t, data_class_count> cadence{}, window{};
   std::uint32_t probe_ticks = 1;
   clock::time_point epoch{};
@@ -215,6 +212,28 @@ struct engine::impl::shard {
   std::int64_t published_in_flight = 0, published_running = 0, published_queued = 0;
   std::array<local_histogram, data_class_count> durations;
   local_histogram lag_hist;
+
+  // Cadences, coalescing windows and the probe interval in ticks (the tick itself is fixed).
+  void set_schedule(const schedule_options& so) {
+    const bool enabled = sched.enabled;
+    const auto tick_option = sched.tick;
+    sched = so;
+    if (started_once) {
+      sched.enabled = enabled;
+      sched.tick = tick_option;
+    }
+    started_once = true;
+    for (int c = 0; c < data_class_count; ++c) {
+      const auto i = static_cast<std::size_t>(c);
+      const auto ticks =
+          std::max<std::int64_t>(1, duration_cast<milliseconds>(so.cadence[i]).count() / tick.count());
+      cadence[i] = static_cast<std::uint32_t>(std::min<std::int64_t>(ticks, 0x7FFFFFFF));
+      window[i] = static_cast<std::uint32_t>(static_cast<double>(cadence[i]) *
+                                             std::clamp(so.coalesce, 0.0, 0.9));
+    }
+    probe_ticks = static_cast<std::uint32_t>(std::max<std::int64_t>(
+        1, duration_cast<milliseconds>(so.down_probe_interval).count() / tick.count()));
+  }
 
   // ---- time -------------------------------------------------------------------------------
   std::uint32_t tick_of(clock::time_point t) const {
@@ -242,11 +261,12 @@ struct engine::impl::shard {
     return {};
   }
 
-  client_options shard_client_options() const {
-    client_options co = owner.opts.client;
+  client_options shard_client_options() const { return shard_client_options(owner.opts.client); }
+  client_options shard_client_options(const client_options& base) const {
+    client_options co = base;
     const double n = static_cast<double>(owner.shards.size());
     if (co.rate.global_pps > 0) co.rate.global_pps /= n;
-    co.seed = owner.opts.client.seed + index * 7919;
+    co.seed = base.seed + index * 7919;
     return co;
   }
 
@@ -255,7 +275,7 @@ struct engine::impl::shard {
     epoch_unix_ms = t0_unix_ms;
     guard.emplace(io.get_executor());
     states[static_cast<std::size_t>(dev_state::never_seen)] = devices.size();
-    if (owner.opts.schedule.enabled) {
+    if (sched.enabled) {
       for (std::uint32_t id = 0; id < devices.size(); ++id) {
         auto& d = devices[id];
         const std::uint32_t anchor =
@@ -298,7 +318,7 @@ struct engine::impl::shard {
 
   void on_due(std::uint32_t id, std::uint32_t due_tick) {
     auto& d = devices[id];
-    if (d.polling || d.queued || stopping) return;  // rescheduled when the poll ends
+    if (d.polling || d.queued || d.removed || stopping) return;  // rescheduled when the poll ends
     if (polls_running < max_polls) {
       start_poll(id, due_tick);
     } else {
@@ -312,12 +332,13 @@ struct engine::impl::shard {
       const auto [id, due] = ready.front();
       ready.pop_front();
       devices[id].queued = false;
+      if (devices[id].removed) continue;
       start_poll(id, due);
     }
   }
 
   std::uint32_t due_classes(const device_rec& d, std::uint32_t now_tick) const {
-    if (!owner.opts.schedule.enabled) return 0;
+    if (!sched.enabled) return 0;
     std::uint32_t mask = 0;
     for (int c = 0; c < data_class_count; ++c) {
       const auto i = static_cast<std::size_t>(c);
@@ -327,7 +348,7 @@ struct engine::impl::shard {
   }
 
   void reschedule(std::uint32_t id) {
-    if (!owner.opts.schedule.enabled || stopping) return;
+    if (!sched.enabled || stopping) return;
     auto& d = devices[id];
     const std::uint32_t now_tick = tick_of(clock::now());
     if (d.state == dev_state::down) {
@@ -345,7 +366,7 @@ struct engine::impl::shard {
     auto& d = devices[id];
     const auto now = clock::now();
     const std::uint32_t now_tick = tick_of(now);
-    if (due_tick != no_due && owner.opts.schedule.enabled) {
+    if (due_tick != no_due && sched.enabled) {
       const auto planned = epoch + tick * static_cast<std::int64_t>(due_tick);
       const auto lag = now > planned ? now - planned : clock::duration::zero();
       totals.scheduler_lag.add(duration_cast<microseconds>(lag));
@@ -359,7 +380,7 @@ struct engine::impl::shard {
     d.polling = true;
     ++polls_running;
     const std::uint64_t started_ms = unix_ms_now();
-    async_walk(*client, d.p, d.mem, d.version_known, default_plan(), classes, owner.opts.walk,
+    async_walk(*client, d.p, d.mem, d.version_known, default_plan(), classes, walk,
                [this, id, classes, now, started_ms](walk_result&& r) {
                  on_poll_done(id, classes, now, started_ms, std::move(r));
                });
@@ -387,6 +408,19 @@ struct engine::impl::shard {
     t.shrinks += r.stats.shrinks;
     for (int c = 0; c < data_class_count; ++c)
       if (r.classes_complete & (1u << c)) durations[static_cast<std::size_t>(c)].observe(seconds);
+    if (d.removed) {
+      // Removed by a reload while this poll ran: what it fetched still reaches the sink.
+      if (r.answered && r.classes_complete) deliver(id, r, started_ms);
+      if (r.answered) {
+        ++((r.classes_complete & classes) == classes ? t.polls_complete : t.polls_partial);
+      } else if (r.ec == error::cancelled) {
+        ++t.polls_cancelled;
+      } else {
+        ++t.polls_failed;
+      }
+      release(id);
+      return after_removed();
+    }
     if (r.answered) {
       t.poll_latency.add(duration_cast<microseconds>(end - started));
       mark_up(id, end);
@@ -405,7 +439,7 @@ struct engine::impl::shard {
     const std::uint32_t now_tick = tick_of(end);
     for (int c = 0; c < data_class_count; ++c) {
       const auto i = static_cast<std::size_t>(c);
-      if (!(classes & (1u << c)) || !owner.opts.schedule.enabled) continue;
+      if (!(classes & (1u << c)) || !sched.enabled) continue;
       while (std::uint64_t{d.next_due[i]} <= std::uint64_t{now_tick} + window[i])
         d.next_due[i] += cadence[i];
     }
@@ -427,6 +461,10 @@ struct engine::impl::shard {
           auto& dv = devices[id];
           dv.polling = false;
           --polls_running;
+          if (dv.removed) {
+            release(id);
+            return after_removed();
+          }
           const bool answered = !ec || ec == error::agent_error || ec == error::report;
           if (answered) {
             if (!dv.version_known) {
@@ -490,7 +528,7 @@ struct engine::impl::shard {
     ++d.failed_polls;
     d.last_error = ec;
     if (d.state == dev_state::down ||
-        d.failed_polls < std::max<std::uint32_t>(1, owner.opts.schedule.down_after))
+        d.failed_polls < std::max<std::uint32_t>(1, sched.down_after))
       return;
     set_state(d, dev_state::down);
     d.down_since_tick = tick_of(at);
@@ -502,7 +540,7 @@ struct engine::impl::shard {
     if (state_log().allow(suppressed, at))
       spdlog::warn(
           "device {} is down after {} failed polls ({}); probing it every {} s{}", address,
-          d.failed_polls, why, owner.opts.schedule.down_probe_interval.count(),
+          d.failed_polls, why, sched.down_probe_interval.count(),
           suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : std::string());
   }
 
@@ -549,10 +587,117 @@ struct engine::impl::shard {
   void force_all(std::uint32_t classes) {
     for (std::uint32_t id = 0; id < devices.size() && !stopping; ++id) {
       auto& d = devices[id];
+      if (d.removed) continue;
       d.forced = static_cast<std::uint8_t>(d.forced | classes);
       if (!d.polling && !d.queued) on_due(id, no_due);
     }
     --pending_requests;
+    update_idle();
+  }
+
+  // ---- reload -----------------------------------------------------------------------------
+  // A device removed by a reload whose poll has ended: its slot becomes free.
+  void release(std::uint32_t id) {
+    auto& d = devices[id];
+    d = device_rec{};
+    d.removed = true;
+    free_slots.push_back(id);
+  }
+  void after_removed() {
+    if (stopping) return maybe_finish();
+    dispatch_ready();
+    update_idle();
+  }
+
+  struct reload_job {
+    engine_options opts;
+    std::vector<device_rec> wanted;  // this shard's targets of the new configuration
+    std::size_t added = 0, removed = 0, kept = 0;
+  };
+
+  // Applies a reload on this shard's thread: targets, schedule and limits. Polls in flight
+  // finish; a removed device's last poll still reaches the sink.
+  void apply(reload_job& job) {
+    const std::uint32_t now_tick = tick_of(clock::now());
+    const bool cadence_changed = job.opts.schedule.cadence != sched.cadence ||
+                                 job.opts.schedule.coalesce != sched.coalesce;
+    set_schedule(job.opts.schedule);  // the tick and `enabled` stay as started
+    max_polls = std::max<std::size_t>(
+        1, job.opts.max_concurrent_polls / std::max<std::size_t>(1, owner.shards.size()));
+    if (client) client->reconfigure(shard_client_options(job.opts.client));
+
+    std::unordered_map<std::string, std::uint32_t> live;
+    live.reserve(devices.size());
+    for (std::uint32_t id = 0; id < devices.size(); ++id)
+      if (!devices[id].removed) live.emplace(format_endpoint(devices[id].p.address), id);
+    std::vector<bool> keep(devices.size(), false);
+    const auto& so = job.opts.schedule;
+    const std::uint32_t spread = static_cast<std::uint32_t>(std::max<std::int64_t>(
+        1, std::min<std::int64_t>(
+               duration_cast<milliseconds>(*std::min_element(so.cadence.begin(), so.cadence.end()))
+                   .count(),
+               static_cast<std::int64_t>(job.wanted.size()) * 10) /
+               tick.count()));
+    for (auto& w : job.wanted) {
+      if (const auto it = live.find(format_endpoint(w.p.address)); it != live.end()) {
+        auto& d = devices[it->second];
+        keep[it->second] = true;
+        ++job.kept;
+        d.p.community = w.p.community;
+        d.p.accept_any_source = w.p.accept_any_source;
+        if (w.version_known && (!d.version_known || d.p.version != w.p.version)) {
+          d.p.version = w.p.version;
+          d.version_known = true;
+        }
+        continue;
+      }
+      std::uint32_t id;
+      if (!free_slots.empty()) {
+        id = free_slots.back();
+        free_slots.pop_back();
+        devices[id] = w;
+      } else {
+        id = static_cast<std::uint32_t>(devices.size());
+        devices.push_back(w);
+        keep.push_back(true);
+      }
+      ++states[static_cast<std::size_t>(dev_state::never_seen)];
+      ++job.added;
+      if (sched.enabled && !stopping) {
+        const std::uint32_t anchor =
+            now_tick + static_cast<std::uint32_t>(endpoint_hash(w.p.address) % spread);
+        devices[id].next_due.fill(anchor);
+        wheel.schedule(id, anchor);
+      }
+    }
+    for (std::uint32_t id = 0; id < keep.size(); ++id) {
+      auto& d = devices[id];
+      if (keep[id] || d.removed) continue;
+      ++job.removed;
+      --states[static_cast<std::size_t>(d.state)];
+      wheel.cancel(id);
+      d.removed = true;
+      if (d.polling) continue;  // released when its poll ends
+      release(id);
+    }
+    std::erase_if(ready, [this](const auto& e) { return devices[e.first].removed; });
+    if (cadence_changed && sched.enabled && !stopping) {
+      // A shorter cadence takes effect now, not after the old, longer wait.
+      for (std::uint32_t id = 0; id < devices.size(); ++id) {
+        auto& d = devices[id];
+        if (d.removed) continue;
+        bool moved = false;
+        for (int c = 0; c < data_class_count; ++c) {
+          const auto i = static_cast<std::size_t>(c);
+          if (std::uint64_t{d.next_due[i]} > std::uint64_t{now_tick} + cadence[i]) {
+            d.next_due[i] = now_tick + static_cast<std::uint32_t>(mix(id + 1) % cadence[i]);
+            moved = true;
+          }
+        }
+        if (moved && !d.polling && !d.queued && d.state != dev_state::down) reschedule(id);
+      }
+    }
+    dispatch_ready();
     update_idle();
   }
 
@@ -602,7 +747,7 @@ struct engine::impl::shard {
 
   engine_stats snapshot_stats() const {
     engine_stats s = totals;
-    s.devices = devices.size();
+    s.devices = devices.size() - free_slots.size();
     s.never_seen = states[0];
     s.up = states[1];
     s.down = states[2];
@@ -704,18 +849,22 @@ engine::~engine() {
   stop(milliseconds{0});
 }
 
-std::error_code engine::add_target(const target& t) {
-  auto& im = *impl_;
-  if (im.started) return make_error_code(error::bad_target);
+namespace {
+
+bool usable(const target& t) {
   const auto& a = t.address.address();
-  if (a.is_unspecified() || a.is_multicast() || t.address.port() == 0 ||
-      (a.is_v4() && a.to_v4() == asio::ip::address_v4::broadcast()))
-    return make_error_code(error::bad_target);
-  if (!im.endpoints.insert(format_endpoint(t.address)).second)
-    return make_error_code(error::bad_target);
-  const std::uint64_t key = rate_limiter::subnet_key(a, im.opts.client.rate.subnet_prefix_v4,
-                                                     im.opts.client.rate.subnet_prefix_v6);
-  auto& s = *im.shards[mix(key) % im.shards.size()];
+  return !(a.is_unspecified() || a.is_multicast() || t.address.port() == 0 ||
+           (a.is_v4() && a.to_v4() == asio::ip::address_v4::broadcast()));
+}
+
+}  // namespace
+
+// The shard of a target (by its subnet under the prefixes the engine started with) and its
+// record. Owner thread only (interns the community).
+static std::pair<std::size_t, device_rec> place(engine::impl& im, const target& t) {
+  const std::uint64_t key =
+      rate_limiter::subnet_key(t.address.address(), im.opts.client.rate.subnet_prefix_v4,
+                               im.opts.client.rate.subnet_prefix_v6);
   device_rec d;
   d.p.address = t.address;
   d.p.community = im.intern(t.community);
@@ -723,9 +872,71 @@ std::error_code engine::add_target(const target& t) {
   d.p.version =
       t.version == version_choice::v1 ? codecs::snmp_version::v1 : codecs::snmp_version::v2c;
   d.version_known = t.version != version_choice::auto_detect;
-  s.devices.push_back(d);
+  return {static_cast<std::size_t>(mix(key) % im.shards.size()), d};
+}
+
+std::error_code engine::add_target(const target& t) {
+  auto& im = *impl_;
+  if (im.started) return make_error_code(error::bad_target);
+  if (!usable(t)) return make_error_code(error::bad_target);
+  if (!im.endpoints.insert(format_endpoint(t.address)).second)
+    return make_error_code(error::bad_target);
+  auto [shard, d] = place(im, t);
+  im.shards[shard]->devices.push_back(d);
   ++im.devices;
   return {};
+}
+
+engine::reload_result engine::reconfigure(const engine_options& options,
+                                          const std::vector<target>& targets) {
+  auto& im = *impl_;
+  reload_result out;
+  if (!running()) return out;
+  std::vector<impl::shard::reload_job> jobs(im.shards.size());
+  std::set<std::string> seen;
+  for (const auto& t : targets) {
+    if (!usable(t) || !seen.insert(format_endpoint(t.address)).second) {
+      ++out.refused;
+      continue;
+    }
+    auto [shard, d] = place(im, t);
+    jobs[shard].wanted.push_back(d);
+  }
+  engine_options o = options;
+  // Fixed until a restart (see the header).
+  o.threads = im.opts.threads;
+  o.schedule.tick = im.opts.schedule.tick;
+  o.schedule.enabled = im.opts.schedule.enabled;
+  o.client.rate.subnet_prefix_v4 = im.opts.client.rate.subnet_prefix_v4;
+  o.client.rate.subnet_prefix_v6 = im.opts.client.rate.subnet_prefix_v6;
+  o.client.transport = im.opts.client.transport;
+  o.client.bind_v4 = im.opts.client.bind_v4;
+  o.client.bind_v6 = im.opts.client.bind_v6;
+  o.walk = im.opts.walk;
+  o.include_contact = im.opts.include_contact;
+  o.metrics_interval = im.opts.metrics_interval;
+  std::vector<std::future<void>> done;
+  for (std::size_t i = 0; i < im.shards.size(); ++i) {
+    auto* s = im.shards[i].get();
+    auto* job = &jobs[i];
+    job->opts = o;
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    asio::post(s->io, [s, job, p] {
+      s->apply(*job);
+      p->set_value();
+    });
+  }
+  // The jobs live in this frame: wait for every shard (stop() runs on this same thread, so the
+  // shard threads are alive and each runs its job).
+  for (auto& f : done) f.wait();
+  for (const auto& j : jobs) {
+    out.added += j.added;
+    out.removed += j.removed;
+    out.kept += j.kept;
+  }
+  im.devices = im.devices + out.added - out.removed;
+  return out;
 }
 
 std::size_t engine::device_count() const noexcept {

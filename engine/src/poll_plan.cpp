@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "fleetpoll/codecs/vendors.hpp"
+
 namespace fleetpoll::engine {
 
 std::string_view class_name(data_class c) noexcept {
@@ -42,6 +44,22 @@ const poll_plan& default_plan() {
     return p;
   }();
   return plan;
+}
+
+std::uint32_t enterprise_of(const codecs::oid& name) noexcept {
+  const auto& ent = codecs::mib::enterprises;
+  if (name.size() <= ent.size() || !name.starts_with(ent)) return 0;
+  return name[ent.size()];
+}
+
+bool scalar_wanted(const codecs::oid& name, std::uint32_t device_enterprise) noexcept {
+  const std::uint32_t e = enterprise_of(name);
+  if (e == 0 || e == device_enterprise) return true;
+  if (e == 11 && name.size() > 9 && name[7] == 2 && name[8] == 3 && name[9] == 9)
+    return true;  // HP device ID
+  const auto* mine = codecs::find_vendor(device_enterprise);
+  const auto* theirs = codecs::find_vendor(e);
+  return mine && theirs && mine->brand == theirs->brand;
 }
 
 }  // namespace fleetpoll::engine

@@ -2,6 +2,7 @@
 
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -65,9 +66,59 @@ class counting_sink final : public snapshot_sink {
 std::string status_line(const engine_stats& s) {
   return fmt::format(
       "{} devices: {} up, {} down, {} never seen; polls {} complete, {} partial, {} failed; "
-      "{} requests, {} retries, {} bytes sent, {} received",
+      "{} requests, {} retries, {} bytes sent, {} received; {} snapshots delivered",
       s.devices, s.up, s.down, s.never_seen, s.polls_complete, s.polls_partial, s.polls_failed,
-      s.client.requests, s.client.retries, s.transport.bytes_sent, s.transport.bytes_received);
+      s.client.requests, s.client.retries, s.transport.bytes_sent, s.transport.bytes_received,
+      s.snapshots);
+}
+
+// SIGHUP: re-reads the configuration file and applies what can change while running. An invalid
+// file, or targets that cannot be read, leave the running configuration as it is. Returns the
+// configuration now in force.
+void reload(const run_options& options, config& current, engine& eng) {
+  auto loaded = load_config(options.config_path);
+  if (!loaded) {
+    std::string msg = loaded.message();
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    for (auto& c : msg)
+      if (c == '\n') c = ';';
+    spdlog::error("reload (SIGHUP) rejected, the running configuration stays: {}", msg);
+    return;
+  }
+  std::vector<target> targets;
+  std::string why;
+  if (!collect_targets(loaded.cfg, targets, why)) {
+    spdlog::error("reload (SIGHUP) rejected, the running configuration stays: {}", why);
+    return;
+  }
+  if (targets.empty()) {
+    spdlog::error("reload (SIGHUP) rejected, the running configuration stays: no targets");
+    return;
+  }
+  const config& next = loaded.cfg;
+  std::vector<std::string> fixed;  // changed, but only a restart applies them
+  if (next.engine.threads != current.engine.threads) fixed.push_back("engine.threads");
+  if (next.metrics.enabled != current.metrics.enabled ||
+      next.metrics.address != current.metrics.address || next.metrics.port != current.metrics.port)
+    fixed.push_back("[metrics]");
+  if (next.output.jsonl != current.output.jsonl) fixed.push_back("output.jsonl");
+  if (next.log.file != current.log.file) fixed.push_back("log.file");
+  if (next.engine.schedule.tick != current.engine.schedule.tick) fixed.push_back("schedule.tick");
+  if (next.engine.client.rate.subnet_prefix_v4 != current.engine.client.rate.subnet_prefix_v4 ||
+      next.engine.client.rate.subnet_prefix_v6 != current.engine.client.rate.subnet_prefix_v6)
+    fixed.push_back("limits.subnet_prefix");
+  if (!fixed.empty())
+    spdlog::warn("reload (SIGHUP): {} changed; these take effect at the next restart",
+                 fmt::join(fixed, ", "));
+  if (next.log.level != current.log.level) {
+    const auto lvl = spdlog::level::from_str(next.log.level);
+    if (options.log_level.empty()) spdlog::default_logger()->set_level(lvl);
+  }
+  const auto r = eng.reconfigure(next.engine, targets);
+  spdlog::info(
+      "reload (SIGHUP): {} devices added, {} removed, {} kept; schedule and limits applied",
+      r.added, r.removed, r.kept);
+  current = next;
 }
 
 }  // namespace
@@ -79,7 +130,7 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
     err << "fleetpoll run: invalid configuration:\n" << loaded.message();
     return 2;
   }
-  const config& cfg = loaded.cfg;
+  config cfg = loaded.cfg;  // the configuration in force (a SIGHUP reload replaces it)
 
   // 2. Targets.
   std::vector<target> targets;
@@ -168,6 +219,7 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
   // 7. Run until a signal (or, with --once, until every device was polled).
   int rc = 0;
   asio::signal_set signals(control, SIGINT, SIGTERM);
+  asio::signal_set hangup(control, SIGHUP);
   asio::steady_timer status_timer(control);
   std::atomic<bool> stopping{false};
   auto shutdown = [&](const char* why_stop) {
@@ -176,6 +228,7 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
     eng->stop(options.stop_grace);
     status_timer.cancel();
     signals.cancel();
+    hangup.cancel();
     if (http) http->stop();
     sinks.flush();
     spdlog::info("stopped: {}", status_line(eng->stats()));
@@ -184,6 +237,17 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
     if (ec) return;
     shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
   });
+  std::function<void()> arm_reload = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec || stopping.load()) return;
+      spdlog::info("SIGHUP: reloading {}", options.config_path);
+      reload(options, cfg, *eng);
+      if (options.reload_done) options.reload_done();
+      arm_reload();
+    });
+  };
+  arm_reload();
+  spdlog::info("running: SIGINT/SIGTERM stop, SIGHUP reloads {}", options.config_path);
   std::function<void()> arm_status = [&] {
     status_timer.expires_after(std::chrono::seconds(60));
     status_timer.async_wait([&](const boost::system::error_code& ec) {

@@ -1,5 +1,7 @@
 #include "fleetpoll/engine/snapshot_sink.hpp"
 
+#include <chrono>
+
 #include <boost/json.hpp>
 
 #include "fleetpoll/codecs/normalize.hpp"
@@ -33,9 +35,14 @@ void jsonl_sink::append(std::string&& line) {
   buffer_ += line;
   buffer_ += '\n';
   ++lines_;
-  if (buffer_.size() >= flush_threshold) {
+  // Written out at 64 KiB, or when the oldest buffered line waited a second (a small fleet's
+  // lines still show up promptly, e.g. under `tail -f`).
+  const auto now = std::chrono::steady_clock::now();
+  if (buffer_.size() == line.size() + 1) first_buffered_ = now;
+  if (buffer_.size() >= flush_threshold || now - first_buffered_ >= std::chrono::seconds(1)) {
     if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) ++errors_;
     buffer_.clear();
+    if (std::fflush(file_) != 0) ++errors_;
   }
 }
 

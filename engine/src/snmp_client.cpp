@@ -471,6 +471,20 @@ const client_options& snmp_client::options() const noexcept {
   return impl_->opts;
 }
 
+void snmp_client::reconfigure(const client_options& o) {
+  auto& im = *impl_;
+  const auto transport = im.opts.transport;
+  const auto bind_v4 = im.opts.bind_v4;
+  const auto bind_v6 = im.opts.bind_v6;
+  const auto seed = im.opts.seed;
+  im.opts = o;
+  im.opts.transport = transport;
+  im.opts.bind_v4 = bind_v4;
+  im.opts.bind_v6 = bind_v6;
+  im.opts.seed = seed;
+  im.limiter = rate_limiter(o.rate);
+}
+
 const latency_histogram& snmp_client::latencies() const noexcept {
   return impl_->latency;
 }

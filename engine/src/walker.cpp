@@ -1,5 +1,7 @@
 #include "fleetpoll/engine/walker.hpp"
 
+#include "fleetpoll/engine/shape_priors.hpp"
+
 #include <algorithm>
 #include <memory>
 #include <unordered_set>
@@ -21,9 +23,12 @@ constexpr std::size_t reply_overhead_bytes = 48;
 // waste cost less than this.
 constexpr std::size_t request_pair_bytes = 150;
 constexpr std::size_t default_bytes_per_varbind = 40;
+constexpr std::uint32_t no_enterprise = 0xFFFFFFFFu;  // walk_memory::enterprise: sysObjectID absent
 // Polls with a full reply at a learned cap (max-repetitions, varbinds per reply) and no tooBig
 // before the cap creeps up: an agent with a hard limit then costs one tooBig every 8 polls.
 constexpr std::uint8_t creep_after = 8;
+
+const oid system_group{1, 3, 6, 1, 2, 1, 1};
 
 bool below(const oid& name, const oid& prefix) {
   return name.size() > prefix.size() && name.starts_with(prefix);
@@ -76,19 +81,13 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     const std::size_t ns = std::min(plan_.scalars.size(), poll_plan::max_scalars);
     for (std::uint32_t i = 0; i < ns; ++i) {
       if (!(result_.classes_asked & class_bit(plan_.scalars[i].cls))) continue;
-      const std::uint32_t bit = 1u << i;
-      if (!recheck_scalars_ && (mem_.scalars_known & bit) && !(mem_.scalars_present & bit))
+      // Vendor scalars wait for the device's sysObjectID when its enterprise is not known yet.
+      if (enterprise_of(plan_.scalars[i].name) != 0 &&
+          (mem_.enterprise == 0 || !scalar_wanted(plan_.scalars[i].name, mem_.enterprise))) {
+        vendor_deferred_ = true;
         continue;
-      scalar_item s{i, {}};
-      // A scalar known to be there rides along a GETBULK as a GETNEXT of its predecessor (same
-      // bytes as a GET, no extra round trip); one of unknown presence is asked with GET, whose
-      // "noSuchObject" is a few bytes where a GETNEXT would bring the next object, however big.
-      auto p = predecessor(plan_.scalars[i].name);
-      if (p && (mem_.scalars_present & bit))
-        s.ask = std::move(*p);
-      else
-        s.need_get = true;
-      scalars_.push_back(std::move(s));
+      }
+      add_scalar(i);
     }
     const std::size_t nu = std::min(plan_.units.size(), poll_plan::max_units);
     for (std::uint32_t i = 0; i < nu; ++i)
@@ -98,6 +97,71 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
   }
 
   void start() { next(); }
+
+  void add_scalar(std::uint32_t i) {
+    const std::uint32_t bit = 1u << i;
+    if (!recheck_scalars_ && (mem_.scalars_known & bit) && !(mem_.scalars_present & bit)) return;
+    for (const auto& s : scalars_)
+      if (s.index == i) return;
+    scalar_item s{i, {}};
+    // A scalar known to be there rides along a GETBULK as a GETNEXT of its predecessor (same
+    // bytes as a GET, no extra round trip); one of unknown presence is asked with GET, whose
+    // "noSuchObject" is a few bytes where a GETNEXT would bring the next object, however big.
+    // The system group is always there.
+    auto p = predecessor(plan_.scalars[i].name);
+    const bool system = plan_.scalars[i].name.starts_with(system_group);
+    if (p && ((mem_.scalars_present & bit) || system))
+      s.ask = std::move(*p);
+    else
+      s.need_get = true;
+    scalars_.push_back(std::move(s));
+  }
+
+  // sysObjectID arrived: the vendor scalars of its brand join the walk, and a device of a model
+  // seen before borrows that model's shape for what it has not learned itself.
+  void learn_enterprise(const codecs::value& v) {
+    const bool is_oid = v.type == codecs::value_type::object_id;
+    const std::uint32_t e = is_oid ? enterprise_of(v.object) : 0;
+    mem_.enterprise = e ? e : no_enterprise;
+    if (is_oid && opts_.priors) {
+      model_key_ = shape_priors::key_of(v.object);
+      if (const walk_memory* prior = opts_.priors->find(model_key_)) borrow(*prior);
+    }
+    if (!vendor_deferred_) return;
+    vendor_deferred_ = false;
+    for (std::uint32_t i = 0; i < std::min(plan_.scalars.size(), poll_plan::max_scalars); ++i)
+      if ((result_.classes_asked & class_bit(plan_.scalars[i].cls)) &&
+          enterprise_of(plan_.scalars[i].name) != 0 &&
+          scalar_wanted(plan_.scalars[i].name, mem_.enterprise))
+        add_scalar(i);
+  }
+
+  // Takes a model's shape as the guess for what this device has not taught yet.
+  void borrow(const walk_memory& prior) {
+    const std::uint32_t units = prior.units_known & ~mem_.units_known;
+    for (std::uint32_t u = 0; u < mem_.unit_varbinds.size(); ++u)
+      if (units & (1u << u)) mem_.unit_varbinds[u] = prior.unit_varbinds[u];
+    mem_.units_known |= units;
+    // Vendor scalars: the model's present ones ride along; its absent ones are skipped until
+    // this device's own periodic re-check (recheck_scalars_every identity polls).
+    const std::uint32_t scalars = prior.scalars_known & ~mem_.scalars_known;
+    if (scalars) borrowed_scalars_ = true;
+    mem_.scalars_known |= scalars;
+    mem_.scalars_present |= prior.scalars_present & scalars;
+    if (!mem_.max_varbinds) mem_.max_varbinds = prior.max_varbinds;
+    if (!mem_.bytes_per_varbind) mem_.bytes_per_varbind = prior.bytes_per_varbind;
+    if (!mem_.max_repetitions && prior.max_repetitions) {
+      mem_.max_repetitions = prior.max_repetitions;
+      max_reps_ = prior.max_repetitions;
+    }
+    mem_.flags |= prior.flags;
+    safe_ = safe_ || (mem_.flags & walk_memory::reorders_varbinds) != 0;
+    recheck_scalars_ = false;  // the borrowed knowledge decides, for this poll
+  }
+
+  void took_scalar(std::uint32_t index, const codecs::value& v) {
+    if (plan_.scalars[index].name == codecs::mib::sys_object_id) learn_enterprise(v);
+  }
 
  private:
   enum class kind : std::uint8_t { scalar, unit };
@@ -165,7 +229,9 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
         std::any_of(units_.begin(), units_.end(), [](const auto& u) { return !u.done; });
     if (!any) return finish({});
     if (safe_) return send_single_unit();
-    if (!version_known_ || dev_.version == snmp_version::v1) return send_getnext();
+    // Version not known: SNMPv2c first (GETBULK, the common case); silence falls back to one v1
+    // GETNEXT (on_reply).
+    if (dev_.version == snmp_version::v1) return send_getnext();
     send_bulk();
   }
 
@@ -267,7 +333,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     spec.non_repeaters = type == pdu_type::get_bulk ? static_cast<std::int32_t>(single.size()) : 0;
     spec.max_repetitions = type == pdu_type::get_bulk ? reps_n : 0;
     spec.max_retries = budget_left_;
-    spec.alternate_version = !version_known_ && type != pdu_type::get_bulk;
+    if (v1_fallback_) spec.max_retries = 0;  // the v1 probe of a silent device: one attempt
     spec.backoff_start = backoff_start_;
     asked_vbs_ = single.size() + reps.size() * static_cast<std::size_t>(std::max(reps_n, 1));
     asked_names_ = spec.names;
@@ -335,13 +401,27 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     }
     if (ec == error::cancelled) return finish(ec);
     if (ec == error::timeout) {
-      if (asked_type_ == pdu_type::get_bulk && asked_reps_ > 1 && result_.answered &&
-          budget_left_ > 0) {
-        // Some agents drop requests whose reply would be too big: ask for less.
+      if (!version_known_ && !result_.answered) {
+        if (!v1_fallback_) {
+          // Silent to SNMPv2c: maybe an SNMPv1-only agent. One GETNEXT in v1.
+          v1_fallback_ = true;
+          dev_.version = snmp_version::v1;
+          backoff_start_ = 0;
+          return next();
+        }
+        dev_.version = snmp_version::v2c;  // silent to both: try v2c first again next time
+        return finish(ec);
+      }
+      if (result_.answered && budget_left_ > 0) {
+        // The device answered this poll before: spend what is left of the poll's retry budget
+        // on asking again. A GETBULK asks for less (some agents drop requests whose reply would
+        // be too big).
         --budget_left_;
-        max_reps_ = std::max(1, asked_reps_ / 2);
-        learned_caps_changed();
-        backoff_start_ = 1;
+        if (asked_type_ == pdu_type::get_bulk && asked_reps_ > 1) {
+          max_reps_ = std::max(1, asked_reps_ / 2);
+          learned_caps_changed();
+        }
+        backoff_start_ = std::min<std::uint32_t>(backoff_start_ + st.attempts, 6);
         return next();
       }
       return finish(ec);
@@ -491,6 +571,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       progress = true;
       if (it != vbs.end() && has_value(it->val)) {
         s.present = true;
+        took_scalar(s.index, it->val);
         result_.view.add(std::move(*it));
       }
     }
@@ -544,6 +625,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
       s.done = true;
       if (has_value(vb.val)) {
         s.present = true;
+        took_scalar(s.index, vb.val);
         result_.view.add(std::move(vb));
       }
     } else {
@@ -600,7 +682,11 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     if ((result_.classes_complete & class_bit(data_class::identity)) != 0) {
       mem_.identity_polls =
           recheck_scalars_ ? 1 : static_cast<std::uint8_t>(std::min(255, mem_.identity_polls + 1));
+      // Borrowed knowledge counts as a check: the device's own re-checks follow on schedule.
+      if (borrowed_scalars_) mem_.identity_polls = 1;
     }
+    if (opts_.priors && model_key_ && !ec && result_.classes_complete == all_classes)
+      opts_.priors->learn(model_key_, mem_);
     result_.view.seal();
     auto done = std::move(done_);
     done(std::move(result_));
@@ -617,6 +703,10 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
   bool recheck_scalars_ = false;
   bool safe_ = false;
   bool at_vb_cap_ = false, at_rep_cap_ = false;
+  bool vendor_deferred_ = false;
+  bool v1_fallback_ = false;
+  bool borrowed_scalars_ = false;
+  std::uint64_t model_key_ = 0;
   int budget_left_ = 0;
   std::int32_t max_reps_ = 10;
   std::size_t items_cap_ = 48;

@@ -14,12 +14,20 @@ using namespace fleetpoll;
 
 namespace {
 
-codecs::mib_view restrict_to_plan(const codecs::mib_view& full, std::uint32_t classes) {
+// What a poll of `classes` fetches from a device with this view. With `by_enterprise`, vendor
+// scalars are the ones the engine asks a device of that sysObjectID (scalar_wanted).
+codecs::mib_view restrict_to_plan(const codecs::mib_view& full, std::uint32_t classes,
+                                  bool by_enterprise = false) {
   const auto& plan = engine::default_plan();
+  std::uint32_t enterprise = 0;
+  if (const auto* id = full.get(codecs::mib::sys_object_id);
+      id && id->type == codecs::value_type::object_id)
+    enterprise = engine::enterprise_of(id->object);
   codecs::mib_view out;
   for (const auto& s : plan.scalars)
     if (classes & engine::class_bit(s.cls))
-      if (const auto* v = full.get(s.name)) out.add(s.name, *v);
+      if (!by_enterprise || engine::scalar_wanted(s.name, enterprise))
+        if (const auto* v = full.get(s.name)) out.add(s.name, *v);
   for (const auto& u : plan.units)
     if (classes & engine::class_bit(u.cls))
       for (const auto& row : full.subtree(u.prefix)) out.add(row);
@@ -50,6 +58,19 @@ TEST(PollPlan, EveryClassHasItemsAndFitsTheMemoryBits) {
   for (const auto& s : plan.scalars) seen |= engine::class_bit(s.cls);
   for (const auto& u : plan.units) seen |= engine::class_bit(u.cls);
   EXPECT_EQ(seen, engine::all_classes);
+}
+
+TEST(PollPlan, VendorScalarsAreWantedByBrandAndHpDeviceIdEverywhere) {
+  const codecs::oid zebra_model{1, 3, 6, 1, 4, 1, 10642, 1, 1, 0};
+  const codecs::oid ricoh_model{1, 3, 6, 1, 4, 1, 367, 3, 2, 1, 1, 1, 1, 0};
+  const codecs::oid hp_device_id{1, 3, 6, 1, 4, 1, 11, 2, 3, 9, 1, 1, 7, 0};
+  EXPECT_TRUE(engine::scalar_wanted(zebra_model, 683));  // one brand, two enterprise numbers
+  EXPECT_FALSE(engine::scalar_wanted(zebra_model, 367));
+  EXPECT_TRUE(engine::scalar_wanted(ricoh_model, 367));
+  EXPECT_TRUE(engine::scalar_wanted(hp_device_id, 2435));
+  EXPECT_TRUE(engine::scalar_wanted(codecs::mib::sys_descr, 0));
+  EXPECT_EQ(engine::enterprise_of(codecs::oid{1, 3, 6, 1, 4, 1, 2435, 2, 3, 9, 1}), 2435u);
+  EXPECT_EQ(engine::enterprise_of(codecs::mib::sys_descr), 0u);
 }
 
 TEST(PollPlan, NormalizingWhatThePlanFetchesEqualsNormalizingTheWholeRecording) {

@@ -125,6 +125,13 @@ TEST(EngineMetrics, EveryBoundedLabelValueExistsAtZeroFromTheStart) {
       {"fleetpoll_rate_limiter_waits_total", limiter_scope_count},
       {"fleetpoll_socket_drops_total", drop_reason_count},
       {"fleetpoll_scheduler_lag_seconds", 1},
+      {"fleetpoll_polls_total", poll_result_count},
+      {"fleetpoll_polls_in_progress", 1},
+      {"fleetpoll_scheduler_queued_devices", 1},
+      {"fleetpoll_snmp_bytes_total", direction_count},
+      {"fleetpoll_snmp_datagrams_total", direction_count},
+      {"fleetpoll_device_transitions_total", transition_count},
+      {"fleetpoll_discovery_responders_total", 1},
       {"fleetpoll_build_info", 1},
   };
   EXPECT_EQ(families.size(), series.size());

@@ -38,6 +38,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <boost/asio/ip/udp.hpp>
 
@@ -139,6 +140,20 @@ class engine {
   void poll_all_now(std::uint32_t classes = all_classes);
   // Waits until no poll is running or queued, or the timeout passes. True when idle.
   bool wait_idle(std::chrono::milliseconds timeout);
+
+  // A configuration reload while running (`fleetpoll run` on SIGHUP). The fleet becomes exactly
+  // `targets`: devices no longer listed are removed (a poll in flight finishes and reaches the
+  // sink first), new ones are added and first polled within their spread, kept ones keep what
+  // they learned (community, version and accept_any_source take the new values). From
+  // `options`: cadences, coalesce, down_after, down_probe_interval, max_concurrent_polls,
+  // retries, backoff, jitter, timeouts and the rate caps take effect at once. Fixed until a
+  // restart: threads, tick, schedule.enabled, the sockets (bind, buffers), the subnet prefix
+  // lengths (they decide the sharding), walk options, include_contact, metrics_interval.
+  // Returns when every shard has applied it. Thread safety: like stop().
+  struct reload_result {
+    std::size_t added = 0, removed = 0, kept = 0, refused = 0;
+  };
+  reload_result reconfigure(const engine_options& options, const std::vector<target>& targets);
 
   // Totals now (each shard answers on its own thread; waits up to 5 s for them).
   engine_stats stats() const;

@@ -53,4 +53,14 @@ struct poll_plan {
 // The plan derived from codecs::mib::walk_plan(), in its order.
 const poll_plan& default_plan();
 
+// The enterprise number of an OID under 1.3.6.1.4.1 (sysObjectID, a vendor scalar), or 0.
+std::uint32_t enterprise_of(const codecs::oid& name) noexcept;
+
+// Whether a vendor-private scalar (an OID under 1.3.6.1.4.1) is worth asking a device whose
+// sysObjectID names `device_enterprise`: scalars of the same brand (codecs vendor table: Zebra's
+// 683 and 10642 are one brand), and HP's IEEE 1284 device-ID, which many brands implement.
+// Scalars outside 1.3.6.1.4.1 are always wanted. Tested against every shared recording: asking
+// only these gives the same snapshot as asking all.
+bool scalar_wanted(const codecs::oid& name, std::uint32_t device_enterprise) noexcept;
+
 }  // namespace fleetpoll::engine

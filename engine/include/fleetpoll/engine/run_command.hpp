@@ -11,6 +11,13 @@
 // exits 0, or prints every problem and exits 2. --once polls every device once for every data
 // class as fast as the limits allow, then exits (0 when every device answered, 1 otherwise).
 //
+// Reload: on SIGHUP the configuration file is read again. When it is valid and its targets can
+// be read, the fleet becomes the new target list (polls in flight finish; removed devices'
+// last polls still reach the sinks), and cadences, limits, retries, timeouts and the log level
+// take effect at once (engine::reconfigure lists what needs a restart; a change to those is
+// logged as such). An invalid file is rejected with a log line naming the field and the old
+// configuration keeps running.
+//
 // Shutdown: on SIGINT or SIGTERM the engine stops scheduling, polls in flight get up to
 // --stop-grace (default 5000 ms) to finish, the rest are cancelled, every completed poll reaches
 // the sinks, the sinks are flushed and every thread is joined; exit code 0. A second signal during
@@ -18,6 +25,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -35,6 +43,9 @@ struct run_options {
   bool once = false;
   std::string log_level;  // overrides [log] level when set
   std::chrono::milliseconds stop_grace{5000};
+  // Called on the control thread after each SIGHUP reload, accepted or rejected (tests).
+  // Default: none
+  std::function<void()> reload_done;
 };
 
 // Exit codes: 0 clean stop; 1 runtime failure (socket, HTTP port in use, --once with silent

@@ -21,6 +21,8 @@
 // Thread safety: implementations must be thread-safe.
 #pragma once
 
+#include <chrono>
+
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -68,7 +70,8 @@ class snapshot_sink {
 //    "snapshot":{...snapshot JSON, codecs/snapshot_json.hpp...}}
 //   {"type":"down","address":"...","at_ms":...,"failed_polls":3,"last_error":"..."}
 //   {"type":"up","address":"...","at_ms":...,"down_since_ms":...}
-// to a file (appended) or to stdout ("-"). Lines are buffered and written in whole lines; flush()
+// to a file (appended) or to stdout ("-"). Lines are buffered and written in whole lines (at 64
+// KiB, or once the oldest buffered line is a second old, checked as lines arrive); flush()
 // and the destructor write the buffer out. Thread-safe (one mutex).
 class jsonl_sink final : public snapshot_sink {
  public:
@@ -93,6 +96,7 @@ class jsonl_sink final : public snapshot_sink {
   bool owned_;
   std::string buffer_;
   std::uint64_t lines_ = 0;
+  std::chrono::steady_clock::time_point first_buffered_{};  // when buffer_ got its first line
   std::uint64_t errors_ = 0;
 };
 

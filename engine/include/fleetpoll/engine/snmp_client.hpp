@@ -136,6 +136,11 @@ class snmp_client {
   udp_transport::stats transport_stats() const noexcept;
   const client_options& options() const noexcept;
 
+  // Takes new retry, timeout, backoff and rate-limit settings (a configuration reload); requests
+  // in flight keep the schedule they have. The sockets (transport, bind addresses) stay as they
+  // are. The rate limiter starts afresh under the new caps.
+  void reconfigure(const client_options& o);
+
  private:
   struct impl;  // shared with in-flight handlers
   std::shared_ptr<impl> impl_;

@@ -4,14 +4,17 @@
 // fetches the poll_plan's scalars and units (subtrees) of those classes, one request at a time
 // (printers get at most one outstanding request), in as few requests and bytes as it can:
 //
-// * SNMPv2c: GETBULK. Scalars ride as non-repeaters, asked as GETNEXT of the OID just before
-//   them (for a `….0` instance its parent, for which GETNEXT is exact); units ride as repeaters,
+// * SNMPv2c: GETBULK. Scalars known to exist (and the system group) ride as non-repeaters, asked
+//   as GETNEXT of the OID just before them (for a `….0` instance its parent, for which GETNEXT is
+//   exact); scalars of unknown presence are asked with GET. Vendor-private scalars are asked
+//   only for the brand the device's sysObjectID names (scalar_wanted); units ride as repeaters,
 //   several per request. max-repetitions is sized from what the device taught earlier polls
 //   (walk_memory: rows per unit, bytes per varbind) so one request usually ends a table and its
 //   reply stays under `reply_budget_bytes` (the path MTU by default).
 // * SNMPv1: GETNEXT over several items per request; noSuchName (error-index) ends that item.
-// * Version not known yet: the first request is a GETNEXT whose retries alternate v2c / v1; the
-//   reply's version is the device's version (walk_result::version).
+// * Version not known yet: SNMPv2c first; a device silent to every attempt gets one SNMPv1
+//   GETNEXT before the walk gives up. The reply's version is the device's version
+//   (walk_result::version).
 // * Learned max-repetitions per device: halved on tooBig and on a GETBULK timeout, creeping back
 //   up (x1.25) after clean full replies. tooBig at one repetition halves the items per request.
 // * endOfMibView / noSuchObject / noSuchInstance, and leaving the subtree, end an item.
@@ -26,7 +29,8 @@
 //   the one its position follows) has that reply discarded and is remembered
 //   (walk_memory::reorders_varbinds): from then on it gets GET for scalars (answers matched by
 //   name) and one subtree per GETBULK/GETNEXT (answers matched by prefix, in any order).
-// * Every request's retries come out of one per-poll retry budget.
+// * Every request's retries come out of one per-poll retry budget; a request that times out on a
+//   device that has answered this poll is asked again while the budget lasts.
 //
 // A walk fails (walk_result::ec) on a timeout it cannot shrink away, a reply that never decodes,
 // an agent error it cannot attribute to an item, or cancellation. Classes whose items all
@@ -50,6 +54,8 @@
 
 namespace fleetpoll::engine {
 
+class shape_priors;
+
 struct walk_options {
   std::size_t reply_budget_bytes = 1400;    // Default: replies under a 1,500-byte MTU
   std::int32_t max_repetitions_start = 32;  // Default: 32 before the device taught anything
@@ -64,10 +70,14 @@ struct walk_options {
   std::uint8_t recheck_scalars_every = 7;
   // Called with one line per request and per reply (for `probe --trace`). Default: none
   std::function<void(const std::string&)> trace;
+  // Shapes learned per model (sysObjectID), shared by the walks of one shard (shape_priors.hpp).
+  // Default: none (each device learns alone)
+  shape_priors* priors = nullptr;
 };
 
-// What a device taught the walker; kept by the caller between polls (48 bytes).
+// What a device taught the walker; kept by the caller between polls (52 bytes).
 struct walk_memory {
+  std::uint32_t enterprise = 0;                  // from sysObjectID; 0 = not yet, 0xFFFFFFFF = none
   std::uint32_t scalars_known = 0;               // bit i: plan scalar i has been asked
   std::uint32_t scalars_present = 0;             // bit i: ... and answered with a value
   std::uint32_t units_known = 0;                 // bit u: unit_varbinds[u] was learned
@@ -108,7 +118,8 @@ struct walk_result {
 using walk_completion = std::function<void(walk_result&&)>;
 
 // Starts a walk of the classes in `classes` (a mask of class_bit()). `version_known` false makes
-// the first request probe SNMPv2c and SNMPv1 alternately. `done` runs once on the io_context.
+// the walk fall back to SNMPv1 when the device is silent to SNMPv2c. `done` runs once on the
+// io_context.
 void async_walk(snmp_client& client, peer& dev, walk_memory& memory, bool version_known,
                 const poll_plan& plan, std::uint32_t classes, const walk_options& opts,
                 walk_completion done);
