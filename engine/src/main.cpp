@@ -6,15 +6,18 @@
 
 #include "fleetpoll/engine/probe_command.hpp"
 #include "fleetpoll/engine/version.hpp"
+#include "fleetpoll/storage/commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fleetpoll — watches printer fleets over SNMP (loopback-safe defaults)"};
-  app.set_version_flag("--version", std::string("fleetpoll ") + std::string(fleetpoll::engine::version()));
+  app.set_version_flag("--version",
+                       std::string("fleetpoll ") + std::string(fleetpoll::engine::version()));
   app.require_subcommand(1);
   // Subcommands are registered here as they are built (probe, discover, run, ...). Each stores
   // its exit code in exit_code when it runs.
   int exit_code = 0;
   fleetpoll::engine::add_probe_command(app, exit_code);
+  fleetpoll::storage::add_storage_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
