@@ -485,6 +485,13 @@ std::error_code read_events(const db_ref& r, std::uint64_t device_id, std::uint6
   return {};
 }
 
+namespace {
+bool numeric_quality(std::uint8_t q) {
+  return q == static_cast<std::uint8_t>(schema::LevelQuality::exact) ||
+         q == static_cast<std::uint8_t>(schema::LevelQuality::percent_only);
+}
+}  // namespace
+
 forecast supply_forecast(const db_ref& r, const device_state& s, const supply_state& x) {
   forecast_options fo;
   const auto window = static_cast<std::uint64_t>(fo.window.count());
@@ -511,6 +518,16 @@ forecast supply_forecast(const db_ref& r, const device_state& s, const supply_st
       p.percent = *m.percent;
     p.pages = m.pages;
     pts.push_back(p);
+  }
+  // The latest poll's level, which the stored samples only hold if it changed since.
+  if (numeric_quality(x.quality) && x.percent && s.last_seen_ms >= from) {
+    level_point now_point;
+    now_point.at_ms = std::min(s.last_seen_ms, r.now_ms);
+    now_point.percent =
+        x.level && x.max_capacity && *x.max_capacity > 0
+            ? 100.0 * static_cast<double>(*x.level) / static_cast<double>(*x.max_capacity)
+            : *x.percent;
+    if (pts.empty() || pts.back().at_ms < now_point.at_ms) pts.push_back(now_point);
   }
   return make_forecast(pts, r.now_ms, static_cast<schema::LevelQuality>(x.quality), fo);
 }

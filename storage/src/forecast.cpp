@@ -80,29 +80,60 @@ forecast make_forecast(std::span<const level_point> points, std::uint64_t now_ms
     return out;
   }
 
-  // Time in days relative to now (x <= 0), so the intercept is the fitted level now.
-  std::vector<double> x, y;
-  x.reserve(p.size());
-  y.reserve(p.size());
-  for (const auto& pt : p) {
-    x.push_back(-static_cast<double>(now_ms - pt.at_ms) / ms_per_day);
-    y.push_back(pt.percent);
+  // Levels are stored when they change, so observations crowd into the hours when the printer
+  // prints and thin out at night and at weekends; a straight fit through them would mostly see
+  // the steep working hours. Both methods below therefore read the level as a step function
+  // (each observation holds until the next) at every whole hour.
+  constexpr std::uint64_t hour_ms = 3'600'000;
+  std::vector<std::uint64_t> gt;  // grid times
+  std::vector<double> gy;         // level at each
+  for (std::uint64_t t = (p.front().at_ms + hour_ms - 1) / hour_ms * hour_ms, k = 0;
+       t <= p.back().at_ms; t += hour_ms) {
+    while (k + 1 < p.size() && p[k + 1].at_ms <= t) ++k;
+    gt.push_back(t);
+    gy.push_back(p[k].percent);
   }
-  const line_fit t = fit(x, y);
+  if (gt.size() < 3) {
+    out.reason = "too little history";
+    return out;
+  }
+  // The average drain: a straight line through the hourly levels. Its residuals are
+  // autocorrelated, so the slope's standard error counts one independent observation per day
+  // of history rather than one per hour.
+  std::vector<double> x(gt.size());
+  for (std::size_t i = 0; i < gt.size(); ++i)
+    x[i] = -static_cast<double>(now_ms - gt[i]) / ms_per_day;
+  line_fit t = fit(x, gy);
+  t.se_b *= std::sqrt(static_cast<double>(gt.size()) / std::max(1.0, out.span_days));
   // Draining means losing at least a hundredth of a point per day.
   if (!t.ok || t.b > -0.01) {
     out.reason = "not draining";
     return out;
   }
   out.percent_per_day = -t.b;
-  out.percent_now = std::clamp(t.a, 0.0, 100.0);
+
+  // Where the supply stands now. The device last showed value v, first at t_change (the
+  // caller passes the latest poll's level as the last point). Since then it has drained by what
+  // the average drain says — but by less than one reporting step, or it would show a
+  // new value. The step is the smallest change seen (1 for whole-percent devices).
+  std::size_t c = p.size() - 1;
+  while (c > 0 && p[c - 1].percent == p.back().percent) --c;
+  double quantum = 100.0;
+  for (std::size_t i = 1; i < p.size(); ++i) {
+    const double d = std::abs(p[i].percent - p[i - 1].percent);
+    if (d > 1e-9) quantum = std::min(quantum, d);
+  }
+  const std::uint64_t t_change = p[c].at_ms;
+  const double drained = out.percent_per_day * static_cast<double>(now_ms - t_change) / ms_per_day;
+  out.percent_now = std::clamp(p.back().percent - std::clamp(drained, 0.0, quantum), 0.0, 100.0);
   out.days_to_empty = out.percent_now / out.percent_per_day;
   out.empty_at_ms =
       now_ms + static_cast<std::uint64_t>(std::llround(out.days_to_empty * ms_per_day));
+  // The interval scales the forecast by the uncertainty of the average drain.
   const double fast = out.percent_per_day + 2 * t.se_b;
   const double slow = out.percent_per_day - 2 * t.se_b;
-  out.days_low = out.percent_now / fast;
-  if (slow > 0) out.days_high = out.percent_now / slow;
+  out.days_low = out.days_to_empty * out.percent_per_day / fast;
+  if (slow > 0) out.days_high = out.days_to_empty * out.percent_per_day / slow;
   const double rel = t.se_b / out.percent_per_day;
   const double span_factor =
       std::min(1.0, static_cast<double>(span_ms) / static_cast<double>(std::max<std::int64_t>(

@@ -310,6 +310,7 @@ class store::impl final : public storage::outbox {
 
   std::error_code enforce_retention(std::uint64_t* deleted) {
     if (deleted) *deleted = 0;
+    std::lock_guard rl(retention_mu_);  // one pass at a time (the hourly one, or a caller's)
     std::error_code ec;
     auto lk = use_db(ec);
     if (ec) return ec;
@@ -817,6 +818,7 @@ class store::impl final : public storage::outbox {
   std::uint64_t suppressed_[4] = {0, 0, 0, 0};
   std::uint64_t last_log_[4] = {0, 0, 0, 0};
 
+  std::mutex retention_mu_;
   std::mutex maint_mu_;
   std::condition_variable maint_cv_;
   bool stop_ = false;

@@ -1,12 +1,14 @@
 // fleetpoll::storage::forecast — days and pages until a supply is empty (a receptacle full).
 //
-// Method (docs/storage-format.md, "Forecast"): ordinary least squares of the remaining percent
-// against time, and separately against the marker's page counter, over the samples since the
-// supply was installed (first seen or last replacement) and at most `window` back. The fitted
-// line's zero is the predicted empty moment. Confidence comes from the slope's standard error
-// and the span of history behind it. A forecast is made only for levels the device reports as a
-// number (LevelQuality exact or percent_only); unknown, "some remaining", status codes and the
-// rest get none, with the reason.
+// Method (docs/storage-format.md, "Forecast"): the remaining percent as a step function (each
+// observation holds until the next) read at every whole hour since the supply was installed
+// (first seen or last replacement), at most `window` back; ordinary least squares of it against
+// time gives the average drain. The start is the last observation (the caller passes the latest
+// poll's level as the last point), less what has drained since it first showed (at most one
+// reporting step). Pages: least squares of the level against the marker's page counter.
+// Confidence comes from the slope's standard error and the span of history behind it. A forecast
+// is made only for levels the device reports as a number (LevelQuality exact or percent_only);
+// unknown, "some remaining", status codes and the rest get none, with the reason.
 // Thread safety: pure functions.
 #pragma once
 
@@ -43,7 +45,7 @@ struct forecast_options {
 struct forecast {
   bool available = false;
   std::string reason;               // why not, when !available ("level is some_remaining", ...)
-  double percent_now = 0;           // the fitted remaining percent at `now`
+  double percent_now = 0;           // remaining percent now (last observation, drained on)
   double percent_per_day = 0;       // drain rate (positive while draining)
   double days_to_empty = 0;         // from `now`
   std::uint64_t empty_at_ms = 0;    // now + days_to_empty
