@@ -1,5 +1,7 @@
 #include "fleetpoll/storage/commands.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
@@ -403,6 +405,15 @@ std::optional<std::uint32_t> resolve_supply(const device_view& d, const std::str
   return std::nullopt;
 }
 
+// Query output goes to stdout; log lines (RocksDB's, the storage's) must not mix into it.
+void log_to_stderr() {
+  if (!spdlog::get("fleetpoll-query")) {
+    auto l = spdlog::stderr_color_mt("fleetpoll-query");
+    l->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(l);
+  }
+}
+
 reader_options reader_at(const std::string& db) {
   reader_options ro;
   ro.path = db;
@@ -765,6 +776,7 @@ void add_storage_commands(CLI::App& app, int& exit_code) {
     c->add_flag("--no-forecast", *no_forecast,
                 "Skip the days/pages-until-empty forecasts (faster on big fleets)");
     c->callback([opts, recent, days, no_forecast, &exit_code] {
+      log_to_stderr();
       if (*recent) opts->recent_days = *days;
       opts->forecast = !*no_forecast;
       exit_code = run_devices(*opts, std::cout, std::cerr);
@@ -785,7 +797,10 @@ void add_storage_commands(CLI::App& app, int& exit_code) {
                   "Only this supply: its index or colourant (black, cyan, ...); lists its samples");
     c->add_flag("--samples", opts->samples, "List the time-series samples too");
     c->add_flag("--json", opts->json, "JSON lines: the device, then events and samples");
-    c->callback([opts, &exit_code] { exit_code = run_history(*opts, std::cout, std::cerr); });
+    c->callback([opts, &exit_code] {
+      log_to_stderr();
+      exit_code = run_history(*opts, std::cout, std::cerr);
+    });
   }
   {
     auto opts = std::make_shared<export_options>();
@@ -800,7 +815,10 @@ void add_storage_commands(CLI::App& app, int& exit_code) {
         ->check(CLI::IsMember({"samples", "events", "devices"}));
     c->add_option("--since", opts->since, "Start: 7d, 36h, 2024-05-01 or all")->default_val("all");
     c->add_option("--output", opts->output, "Write to this file instead of standard output");
-    c->callback([opts, &exit_code] { exit_code = run_export(*opts, std::cout, std::cerr); });
+    c->callback([opts, &exit_code] {
+      log_to_stderr();
+      exit_code = run_export(*opts, std::cout, std::cerr);
+    });
   }
 }
 

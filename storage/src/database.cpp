@@ -27,7 +27,10 @@ namespace fs = std::filesystem;
 // instead: warnings and errors as such, the chatty rest at debug level.
 class spdlog_logger final : public rocksdb::Logger {
  public:
-  spdlog_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+  // Messages below `shown` go to spdlog's debug level (a secondary instance replaying the
+  // writer's log warns about write stalls that are not its own: it passes ERROR_LEVEL).
+  explicit spdlog_logger(rocksdb::InfoLogLevel shown = rocksdb::InfoLogLevel::WARN_LEVEL)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), shown_(shown) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
     Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
@@ -35,10 +38,13 @@ class spdlog_logger final : public rocksdb::Logger {
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     char buf[1024];
     std::vsnprintf(buf, sizeof buf, format, ap);
+    if (level < shown_ || level == rocksdb::InfoLogLevel::HEADER_LEVEL) {
+      spdlog::debug("rocksdb: {}", buf);
+      return;
+    }
     switch (level) {
       case rocksdb::InfoLogLevel::ERROR_LEVEL:
       case rocksdb::InfoLogLevel::FATAL_LEVEL:
-      case rocksdb::InfoLogLevel::HEADER_LEVEL:
         spdlog::error("rocksdb: {}", buf);
         break;
       case rocksdb::InfoLogLevel::WARN_LEVEL:
@@ -49,6 +55,9 @@ class spdlog_logger final : public rocksdb::Logger {
         break;
     }
   }
+
+ private:
+  rocksdb::InfoLogLevel shown_;
 };
 
 std::error_code fail(error e, std::string& detail, std::string text) {
@@ -112,12 +121,13 @@ rocksdb::ColumnFamilyOptions cf_options(std::size_t which, const db_tuning& t,
   return o;
 }
 
-rocksdb::DBOptions db_options(const db_tuning& t) {
+rocksdb::DBOptions db_options(const db_tuning& t, bool secondary) {
   rocksdb::DBOptions o;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.max_background_jobs = std::max(2, t.background_jobs);
-  o.info_log = std::make_shared<spdlog_logger>();
+  o.info_log = std::make_shared<spdlog_logger>(secondary ? rocksdb::InfoLogLevel::ERROR_LEVEL
+                                                         : rocksdb::InfoLogLevel::WARN_LEVEL);
   // WAL files are kept until every column family with data in them is flushed; this bounds them.
   o.max_total_wal_size = 64u << 20;
   o.listeners = t.listeners;
@@ -177,7 +187,7 @@ std::error_code open_with(const fs::path& path, const db_tuning& t, bool seconda
                           const fs::path& scratch, const std::vector<std::string>& existing,
                           std::unique_ptr<db_handle>& out, std::string& detail) {
   auto cache = cache_of(t);
-  rocksdb::DBOptions o = db_options(t);
+  rocksdb::DBOptions o = db_options(t, secondary);
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   std::vector<std::size_t> which;
   for (std::size_t i = 0; i < cf_count; ++i) {

@@ -194,10 +194,13 @@ class store::impl final : public storage::outbox {
         const std::uint64_t target = last_seq_.load();
         const auto s = db_->db->SyncWAL();
         if (!s.ok()) {
-          out.clear();
-          spdlog::error("storage: cannot make the outbox durable before handing it out: {}",
-                        s.ToString());
-          return from_status(s);
+          // Hand out only what is already durable (the disk may be full: the uplink can still
+          // drain what was made durable before).
+          const auto durable = synced_seq_.load();
+          std::erase_if(out, [&](const outbox_entry& e) { return e.seq > durable; });
+          log_error(from_status(s),
+                    "cannot make the outbox durable before handing it out: " + s.ToString());
+          return out.empty() ? from_status(s) : std::error_code();
         }
         synced_seq_.store(std::max(synced_seq_.load(), target));
       }
@@ -469,6 +472,7 @@ class store::impl final : public storage::outbox {
       count_failure(error::unavailable);
       return error::unavailable;
     }
+    if (opt_.min_free_bytes > 0 && free_bytes_.load() < opt_.min_free_bytes) refresh_free_space();
     if (opt_.min_free_bytes > 0 && free_bytes_.load() < opt_.min_free_bytes) {
       count_failure(error::no_space);
       log_error(error::no_space, "free space below min_free_bytes (" +
@@ -512,6 +516,12 @@ class store::impl final : public storage::outbox {
       s = db_->db->Write(rocksdb::WriteOptions(), &batch);
     }
     if (!s.ok()) return write_failed(s);
+    // Keep the free-space estimate current between the maintenance thread's looks at the file
+    // system (the write-ahead log grows by about the batch size).
+    const std::uint64_t used = batch.GetDataSize();
+    for (auto f = free_bytes_.load();
+         !free_bytes_.compare_exchange_weak(f, f > used ? f - used : 0);) {
+    }
     e.state = std::move(d.next);
     e.on_disk = true;
     e.persisted_seen_ms = e.state.last_seen_ms;

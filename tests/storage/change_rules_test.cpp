@@ -27,7 +27,7 @@ device_spec small_device() {
   return d;
 }
 
-class ChangeRules : public store_fixture {
+class StorageChangeRules : public store_fixture {
  protected:
   void SetUp() override {
     store_fixture::SetUp();
@@ -44,7 +44,7 @@ class ChangeRules : public store_fixture {
   device_spec dev_;
 };
 
-TEST_F(store_fixture, FirstPollReportsEverythingOnceInOrder) {
+TEST_F(StorageStore, FirstPollReportsEverythingOnceInOrder) {
   auto d = testing::office_mfp(7);
   d.alerts.push_back({1, 3, 3, 13, 1, 0, 8, "Paper jam", 100});
   poll(d);
@@ -71,7 +71,7 @@ TEST_F(store_fixture, FirstPollReportsEverythingOnceInOrder) {
   EXPECT_FALSE(c->delta().has_value());
 }
 
-TEST_F(ChangeRules, UnchangedPollWritesNothing) {
+TEST_F(StorageChangeRules, UnchangedPollWritesNothing) {
   advance(minute);
   const auto st = poll(dev_);
   EXPECT_EQ(st.records, 0u);
@@ -79,7 +79,7 @@ TEST_F(ChangeRules, UnchangedPollWritesNothing) {
   EXPECT_FALSE(st.state_written);
 }
 
-TEST_F(ChangeRules, IdentityIsSentAgainOnlyWhenAFieldChanges) {
+TEST_F(StorageChangeRules, IdentityIsSentAgainOnlyWhenAFieldChanges) {
   dev_.firmware = "1.03";
   auto r = fresh();
   advance(minute);
@@ -100,7 +100,7 @@ TEST_F(ChangeRules, IdentityIsSentAgainOnlyWhenAFieldChanges) {
   EXPECT_EQ(k, std::vector<ChangeKind>{K::identity});
 }
 
-TEST_F(ChangeRules, SupplyLevelIsReportedPastTheThreshold) {
+TEST_F(StorageChangeRules, SupplyLevelIsReportedPastTheThreshold) {
   level(75);
   EXPECT_TRUE(step().empty());
   level(71);
@@ -116,7 +116,7 @@ TEST_F(ChangeRules, SupplyLevelIsReportedPastTheThreshold) {
   EXPECT_EQ(step(), std::vector<ChangeKind>{K::supply_level});
 }
 
-TEST_F(ChangeRules, ReorderPointIsReportedOnceWhenCrossedDownwards) {
+TEST_F(StorageChangeRules, ReorderPointIsReportedOnceWhenCrossedDownwards) {
   level(21);
   EXPECT_EQ(step(), std::vector<ChangeKind>{K::supply_level});
   level(20);
@@ -129,7 +129,7 @@ TEST_F(ChangeRules, ReorderPointIsReportedOnceWhenCrossedDownwards) {
   EXPECT_TRUE(step().empty());
 }
 
-TEST_F(ChangeRules, LowAndEmptyAreReportedOnceEach) {
+TEST_F(StorageChangeRules, LowAndEmptyAreReportedOnceEach) {
   level(11);
   step();
   level(10);
@@ -144,7 +144,7 @@ TEST_F(ChangeRules, LowAndEmptyAreReportedOnceEach) {
   EXPECT_TRUE(step().empty());
 }
 
-TEST_F(ChangeRules, ReceptacleFullIsItsEmpty) {
+TEST_F(StorageChangeRules, ReceptacleFullIsItsEmpty) {
   testing::supply_spec waste;
   waste.index = 2;
   waste.description = "Waste Toner Box";
@@ -165,7 +165,7 @@ TEST_F(ChangeRules, ReceptacleFullIsItsEmpty) {
   EXPECT_EQ(step(), std::vector<ChangeKind>{K::supply_replaced});
 }
 
-TEST_F(ChangeRules, AJumpUpIsAReplacementASmallRiseAReseatAWobbleNothing) {
+TEST_F(StorageChangeRules, AJumpUpIsAReplacementASmallRiseAReseatAWobbleNothing) {
   level(6);
   step();
   level(5);
@@ -191,7 +191,7 @@ TEST_F(ChangeRules, AJumpUpIsAReplacementASmallRiseAReseatAWobbleNothing) {
   EXPECT_EQ(k, (std::vector<ChangeKind>{K::supply_reorder, K::supply_low}));
 }
 
-TEST_F(ChangeRules, SomeRemainingAndUnknownLevelsAreStatesNotNumbers) {
+TEST_F(StorageChangeRules, SomeRemainingAndUnknownLevelsAreStatesNotNumbers) {
   level(-3);
   auto r = (advance(5 * minute), poll(dev_), fresh());
   ASSERT_EQ(kinds(r), std::vector<ChangeKind>{K::supply_level});
@@ -217,7 +217,7 @@ TEST_F(ChangeRules, SomeRemainingAndUnknownLevelsAreStatesNotNumbers) {
   EXPECT_FALSE(devs[0].low());
 }
 
-TEST_F(ChangeRules, TheDevicesOwnAlertMakesALevelLessSupplyLow) {
+TEST_F(StorageChangeRules, TheDevicesOwnAlertMakesALevelLessSupplyLow) {
   level(-3);
   step();
   dev_.alerts.push_back({5, 4, 3, 11, 1, 0, 1104, "Toner almost empty", 0});  // about supply 1
@@ -230,7 +230,7 @@ TEST_F(ChangeRules, TheDevicesOwnAlertMakesALevelLessSupplyLow) {
   EXPECT_EQ(step(alerts_class), (std::vector<ChangeKind>{K::alert_raised, K::supply_low}));
 }
 
-TEST_F(ChangeRules, CounterDeltasArePositiveAndResetsAreEvents) {
+TEST_F(StorageChangeRules, CounterDeltasArePositiveAndResetsAreEvents) {
   dev_.markers[0].life_count = 1400;
   EXPECT_TRUE(step().empty());  // 400 < threshold 500
   dev_.markers[0].life_count = 1600;
@@ -250,7 +250,7 @@ TEST_F(ChangeRules, CounterDeltasArePositiveAndResetsAreEvents) {
   EXPECT_EQ(*r[0].get()->counter()->delta(), 600u);  // counted from the reset, never negative
 }
 
-TEST_F(ChangeRules, AlertsAreRaisedAndClearedByWhatTheySayNotByIndex) {
+TEST_F(StorageChangeRules, AlertsAreRaisedAndClearedByWhatTheySayNotByIndex) {
   dev_.alerts.push_back({3, 3, 3, 13, 1, 0, 8, "Paper jam", 100});
   auto r = (advance(minute), poll(dev_), fresh());
   ASSERT_EQ(kinds(r), std::vector<ChangeKind>{K::alert_raised});
@@ -270,7 +270,7 @@ TEST_F(ChangeRules, AlertsAreRaisedAndClearedByWhatTheySayNotByIndex) {
   EXPECT_TRUE(step().empty());
 }
 
-TEST_F(ChangeRules, StatusChangesAreReportedPrintingIsNot) {
+TEST_F(StorageChangeRules, StatusChangesAreReportedPrintingIsNot) {
   dev_.printer_status = 4;  // printing
   EXPECT_TRUE(step().empty());
   dev_.printer_status = 3;
@@ -287,7 +287,7 @@ TEST_F(ChangeRules, StatusChangesAreReportedPrintingIsNot) {
   EXPECT_EQ(st->previous_conditions()->size(), 0u);
 }
 
-TEST_F(ChangeRules, DownThenUpEachReportedOnce) {
+TEST_F(StorageChangeRules, DownThenUpEachReportedOnce) {
   advance(minute);
   ASSERT_FALSE(db_->device_unreachable("127.1.0.1:1161", now_, 3, "timeout"));
   auto r = fresh();
@@ -306,7 +306,7 @@ TEST_F(ChangeRules, DownThenUpEachReportedOnce) {
   EXPECT_TRUE(fresh().empty());
 }
 
-TEST_F(ChangeRules, TraysAreReportedPastTheirThresholdAndWhenEmpty) {
+TEST_F(StorageChangeRules, TraysAreReportedPastTheirThresholdAndWhenEmpty) {
   dev_.trays[0].level = 400;
   EXPECT_TRUE(step().empty());
   dev_.trays[0].level = 370;
@@ -319,7 +319,7 @@ TEST_F(ChangeRules, TraysAreReportedPastTheirThresholdAndWhenEmpty) {
   EXPECT_EQ(step(), std::vector<ChangeKind>{K::tray_level});
 }
 
-TEST_F(ChangeRules, HeartbeatOncePerPeriodWithCounters) {
+TEST_F(StorageChangeRules, HeartbeatOncePerPeriodWithCounters) {
   dev_.markers[0].life_count = 1100;
   advance(23 * 60 * minute);
   poll(dev_);
@@ -338,7 +338,7 @@ TEST_F(ChangeRules, HeartbeatOncePerPeriodWithCounters) {
   EXPECT_TRUE((poll(dev_), fresh()).empty());
 }
 
-TEST_F(ChangeRules, ClassLimitedPollsDoNotInventRemovals) {
+TEST_F(StorageChangeRules, ClassLimitedPollsDoNotInventRemovals) {
   auto bare = dev_;
   bare.supplies.clear();
   bare.trays.clear();

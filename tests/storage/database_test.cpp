@@ -57,7 +57,7 @@ std::string be32(std::uint32_t v) {
   return s;
 }
 
-class Database : public store_fixture {
+class StorageDatabase : public store_fixture {
  protected:
   fs::path db_path() const { return dir_.path() / "db"; }
   // Polls one device, closes the store and overwrites the first value of a column family (of
@@ -87,7 +87,7 @@ class Database : public store_fixture {
   }
 };
 
-TEST_F(Database, ANewerFormatIsRefusedWithAClearMessageAndLeftAlone) {
+TEST_F(StorageDatabase, ANewerFormatIsRefusedWithAClearMessageAndLeftAlone) {
   poll(testing::office_mfp(1));
   close();
   { raw_db(db_path()).put("meta", "format_version", be32(format_version + 1)); }
@@ -106,7 +106,7 @@ TEST_F(Database, ANewerFormatIsRefusedWithAClearMessageAndLeftAlone) {
   EXPECT_GT(db_->outbox().last_seq(), 0u);
 }
 
-TEST_F(Database, SitesAreCheckedAndAnEmptySiteMeansTheStoredOne) {
+TEST_F(StorageDatabase, SitesAreCheckedAndAnEmptySiteMeansTheStoredOne) {
   close();
   std::string detail;
   auto o = options();
@@ -119,7 +119,7 @@ TEST_F(Database, SitesAreCheckedAndAnEmptySiteMeansTheStoredOne) {
   EXPECT_EQ(try_open(o, detail), make_error_code(error::invalid_options));
 }
 
-TEST_F(Database, AFolderThatIsNotOursIsRefused) {
+TEST_F(StorageDatabase, AFolderThatIsNotOursIsRefused) {
   const auto other = dir_.path() / "documents";
   fs::create_directories(other);
   std::ofstream(other / "letter.txt") << "hello";
@@ -143,13 +143,13 @@ TEST_F(Database, AFolderThatIsNotOursIsRefused) {
   EXPECT_EQ(try_open(o, detail), make_error_code(error::not_a_database));
 }
 
-TEST_F(Database, ASecondWriterIsToldTheDatabaseIsBusy) {
+TEST_F(StorageDatabase, ASecondWriterIsToldTheDatabaseIsBusy) {
   std::string detail;
   EXPECT_EQ(try_open(options(), detail), make_error_code(error::busy));
   EXPECT_THAT(detail, HasSubstr("in another process"));
 }
 
-TEST_F(Database, OptionsOutOfRangeAreRefused) {
+TEST_F(StorageDatabase, OptionsOutOfRangeAreRefused) {
   close();
   std::string detail;
   auto o = options();
@@ -164,7 +164,7 @@ TEST_F(Database, OptionsOutOfRangeAreRefused) {
   EXPECT_EQ(try_open(o, detail), make_error_code(error::invalid_options));
 }
 
-TEST_F(Database, SnapshotsThatFailVerificationAreRejectedAndNothingIsWritten) {
+TEST_F(StorageDatabase, SnapshotsThatFailVerificationAreRejectedAndNothingIsWritten) {
   const auto good = testing::build_snapshot(testing::office_mfp(1));
   std::vector<std::vector<std::uint8_t>> hostile;
   hostile.emplace_back();                                            // empty
@@ -205,7 +205,7 @@ TEST_F(Database, SnapshotsThatFailVerificationAreRejectedAndNothingIsWritten) {
   EXPECT_EQ(db_->ingest(p), make_error_code(error::invalid_record));  // unknown class bit
 }
 
-TEST_F(Database, AMisalignedSnapshotIsStillRead) {
+TEST_F(StorageDatabase, AMisalignedSnapshotIsStillRead) {
   const auto good = testing::build_snapshot(testing::office_mfp(1));
   std::vector<std::uint8_t> shifted(good.size() + 1);
   std::memcpy(shifted.data() + 1, good.data(), good.size());
@@ -218,7 +218,7 @@ TEST_F(Database, AMisalignedSnapshotIsStillRead) {
   EXPECT_GT(db_->outbox().last_seq(), 0u);
 }
 
-TEST_F(Database, ADamagedDeviceStateIsReportedAndTheDeviceStartsAfresh) {
+TEST_F(StorageDatabase, ADamagedDeviceStateIsReportedAndTheDeviceStartsAfresh) {
   const auto d = testing::office_mfp(1);
   const auto id = poll_then_damage("devices", 'D', "this is not a flatbuffer");
   prometheus::Registry reg;
@@ -242,7 +242,7 @@ TEST_F(Database, ADamagedDeviceStateIsReportedAndTheDeviceStartsAfresh) {
   EXPECT_TRUE(counted);
 }
 
-TEST_F(Database, ADamagedOutboxRecordIsReportedNeverSent) {
+TEST_F(StorageDatabase, ADamagedOutboxRecordIsReportedNeverSent) {
   poll(testing::office_mfp(1));
   const auto last = db_->outbox().last_seq();
   ASSERT_GE(last, 5u);
@@ -267,7 +267,7 @@ TEST_F(Database, ADamagedOutboxRecordIsReportedNeverSent) {
   EXPECT_EQ(out.size(), last - 3);
 }
 
-TEST_F(Database, ADamagedSampleIsSkippedByQueries) {
+TEST_F(StorageDatabase, ADamagedSampleIsSkippedByQueries) {
   const auto id = poll_then_damage("samples", 0, "\xff\xff\xff");
   open();
   history_result h;
@@ -282,7 +282,7 @@ TEST_F(Database, ADamagedSampleIsSkippedByQueries) {
   EXPECT_EQ(r->corrupt_values(), 1u);
 }
 
-TEST_F(Database, TheReaderSeesWhatTheWriterWroteWhileItIsOpen) {
+TEST_F(StorageDatabase, TheReaderSeesWhatTheWriterWroteWhileItIsOpen) {
   poll(testing::office_mfp(1));
   std::unique_ptr<reader> r = open_reader();
   ASSERT_TRUE(r);

@@ -18,7 +18,7 @@ namespace {
 using schema::LevelQuality;
 constexpr std::uint64_t day = 86'400'000, minute = 60'000;
 
-TEST(Forecast, AStraightDrainIsForecastExactly) {
+TEST(StorageForecast, AStraightDrainIsForecastExactly) {
   std::vector<level_point> p;
   const std::uint64_t t0 = testing::sim_epoch_ms;
   for (int h = 0; h <= 14 * 24; ++h)  // an observation every hour
@@ -38,7 +38,7 @@ TEST(Forecast, AStraightDrainIsForecastExactly) {
   EXPECT_GE(*f.days_high, f.days_to_empty);
 }
 
-TEST(Forecast, NoisyOrShortHistoryLowersConfidence) {
+TEST(StorageForecast, NoisyOrShortHistoryLowersConfidence) {
   std::vector<level_point> clean, noisy;
   std::mt19937 rng(3);
   std::normal_distribution<double> noise(0, 4);
@@ -61,7 +61,7 @@ TEST(Forecast, NoisyOrShortHistoryLowersConfidence) {
   EXPECT_FALSE(a.pages_to_empty.has_value());  // no counters, no pages
 }
 
-TEST(Forecast, NoneWithoutANumberOrWithoutADrain) {
+TEST(StorageForecast, NoneWithoutANumberOrWithoutADrain) {
   std::vector<level_point> p;
   const std::uint64_t t0 = testing::sim_epoch_ms;
   for (int d = 0; d <= 10; ++d)
@@ -184,7 +184,7 @@ drain_outcome drain_through_store(unsigned seed) {
   return out;
 }
 
-TEST(ForecastAccuracy, EmptyDateWithinTenPercentOfTheTruthAfterFourteenDays) {
+TEST(StorageForecastAccuracy, EmptyDateWithinTenPercentOfTheTruthAfterFourteenDays) {
   // Ten drains (seeds 1..10, not chosen); the empty date may miss by more than 10 % when the
   // cartridge runs dry just before or after a weekend (a straight line spreads the weekend's
   // pause over the week), so one in ten is allowed to.
@@ -214,7 +214,7 @@ TEST(ForecastAccuracy, EmptyDateWithinTenPercentOfTheTruthAfterFourteenDays) {
 // the empty date within 10 % of the truth for at least 90 % of drains. With a day-to-day
 // variation of 20 % instead of 10 %, about three drains in four are within 10 % (the rest is the
 // future's own randomness; docs/storage-format.md gives the figures).
-TEST(ForecastSpread, ManyDrainsAreForecastWithinTenPercent) {
+TEST(StorageForecastSpread, ManyDrainsAreForecastWithinTenPercent) {
   constexpr int drains = 100;
   int within = 0;
   double sum = 0;
@@ -248,7 +248,7 @@ TEST(ForecastSpread, ManyDrainsAreForecastWithinTenPercent) {
   EXPECT_GE(within, 90);
 }
 
-TEST_F(store_fixture, AForecastStartsAgainWithANewCartridge) {
+TEST_F(StorageStore, AForecastStartsAgainWithANewCartridge) {
   device_spec d;
   testing::supply_spec toner;
   toner.index = 1;

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::uint64_t minute = 60'000;
 
-class Outbox : public store_fixture {
+class StorageOutbox : public store_fixture {
  protected:
   // Appends records until the outbox holds at least n: each new device gives a dozen or more.
   void fill(std::uint64_t n) {
@@ -34,7 +34,7 @@ class Outbox : public store_fixture {
   }
 };
 
-TEST_F(Outbox, ReadReturnsRecordsAfterTheGivenSequenceInOrderWithinLimits) {
+TEST_F(StorageOutbox, ReadReturnsRecordsAfterTheGivenSequenceInOrderWithinLimits) {
   fill(40);
   auto& ob = db_->outbox();
   std::vector<outbox_entry> out;
@@ -59,7 +59,7 @@ TEST_F(Outbox, ReadReturnsRecordsAfterTheGivenSequenceInOrderWithinLimits) {
   EXPECT_EQ(ob.first_unacknowledged(), 1u);
 }
 
-TEST_F(Outbox, AcknowledgementsDeleteOnlyTheirRangeAndMayComeOutOfOrder) {
+TEST_F(StorageOutbox, AcknowledgementsDeleteOnlyTheirRangeAndMayComeOutOfOrder) {
   fill(30);
   auto& ob = db_->outbox();
   const auto last = ob.last_seq();
@@ -79,7 +79,7 @@ TEST_F(Outbox, AcknowledgementsDeleteOnlyTheirRangeAndMayComeOutOfOrder) {
   EXPECT_EQ(seqs(), range(26, last));
 }
 
-TEST_F(Outbox, InvalidAcknowledgementsAreRefusedAndChangeNothing) {
+TEST_F(StorageOutbox, InvalidAcknowledgementsAreRefusedAndChangeNothing) {
   fill(5);
   auto& ob = db_->outbox();
   const auto depth = ob.depth();
@@ -89,7 +89,7 @@ TEST_F(Outbox, InvalidAcknowledgementsAreRefusedAndChangeNothing) {
   EXPECT_EQ(ob.depth(), depth);
 }
 
-TEST_F(Outbox, AcknowledgedStateAndSequenceNumbersSurviveARestart) {
+TEST_F(StorageOutbox, AcknowledgedStateAndSequenceNumbersSurviveARestart) {
   fill(30);
   auto& ob = db_->outbox();
   const auto last = ob.last_seq();
@@ -112,7 +112,7 @@ TEST_F(Outbox, AcknowledgedStateAndSequenceNumbersSurviveARestart) {
   EXPECT_EQ(r.front().seq, last + 1);
 }
 
-TEST_F(Outbox, SequenceNumbersAreNeverReusedEvenWhenEverythingWasAcknowledged) {
+TEST_F(StorageOutbox, SequenceNumbersAreNeverReusedEvenWhenEverythingWasAcknowledged) {
   fill(12);
   auto& ob = db_->outbox();
   const auto last = ob.last_seq();
@@ -129,7 +129,7 @@ TEST_F(Outbox, SequenceNumbersAreNeverReusedEvenWhenEverythingWasAcknowledged) {
   EXPECT_EQ(records().front().seq, last + 1);
 }
 
-TEST_F(Outbox, OldestCreatedFollowsTheHeadOfTheQueue) {
+TEST_F(StorageOutbox, OldestCreatedFollowsTheHeadOfTheQueue) {
   const auto t0 = now_;
   poll(testing::office_mfp(1), all_classes, "127.1.0.1:1161");
   const auto first_batch = db_->outbox().last_seq();
@@ -140,7 +140,7 @@ TEST_F(Outbox, OldestCreatedFollowsTheHeadOfTheQueue) {
   EXPECT_EQ(db_->outbox().oldest_created_ms(), t0 + 10 * minute);
 }
 
-TEST_F(Outbox, TheAppendListenerHearsEveryAppendAndMayReadAtOnce) {
+TEST_F(StorageOutbox, TheAppendListenerHearsEveryAppendAndMayReadAtOnce) {
   std::atomic<int> calls{0};
   std::atomic<std::uint64_t> seen{0};
   db_->outbox().set_append_listener([&] {
@@ -159,7 +159,7 @@ TEST_F(Outbox, TheAppendListenerHearsEveryAppendAndMayReadAtOnce) {
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST_F(Outbox, ConcurrentWritersGetOneGaplessSequence) {
+TEST_F(StorageOutbox, ConcurrentWritersGetOneGaplessSequence) {
   constexpr int threads = 4, devices_each = 25, polls = 6;
   std::vector<std::thread> pool;
   std::atomic<int> errors{0};

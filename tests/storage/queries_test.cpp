@@ -28,7 +28,7 @@ double metric(prometheus::Registry& reg, const std::string& name, const std::str
   return -1;
 }
 
-class Queries : public store_fixture {
+class StorageQueries : public store_fixture {
  protected:
   void SetUp() override {
     auto o = options();
@@ -38,7 +38,7 @@ class Queries : public store_fixture {
   prometheus::Registry reg_;
 };
 
-TEST_F(Queries, SamplesAreStoredOnChangeNotEveryPoll) {
+TEST_F(StorageQueries, SamplesAreStoredOnChangeNotEveryPoll) {
   auto d = testing::office_mfp(1);
   poll(d);
   const auto first = metric(reg_, "fleetpoll_storage_samples_written_total");
@@ -72,7 +72,7 @@ TEST_F(Queries, SamplesAreStoredOnChangeNotEveryPoll) {
   ASSERT_EQ(h.events.size(), 1u);
 }
 
-TEST_F(Queries, HistoryReturnsTheDevicesEventsInTimeOrderWithinTheRange) {
+TEST_F(StorageQueries, HistoryReturnsTheDevicesEventsInTimeOrderWithinTheRange) {
   auto d = testing::office_mfp(1);
   poll(d);
   const std::uint64_t t1 = now_;
@@ -111,7 +111,7 @@ TEST_F(Queries, HistoryReturnsTheDevicesEventsInTimeOrderWithinTheRange) {
   EXPECT_EQ(db_->history(9999, q, h), make_error_code(error::not_found));
 }
 
-TEST_F(Queries, RetentionDropsWholeExpiredWeeksAndQueriesNeverShowOlderData) {
+TEST_F(StorageQueries, RetentionDropsWholeExpiredWeeksAndQueriesNeverShowOlderData) {
   auto d = testing::office_mfp(1);
   poll(d);                         // day 0
   for (int i = 1; i <= 30; ++i) {  // a month of daily changes
@@ -152,7 +152,7 @@ TEST_F(Queries, RetentionDropsWholeExpiredWeeksAndQueriesNeverShowOlderData) {
   EXPECT_EQ(deleted, 0u);
 }
 
-TEST_F(Queries, MetricsCountWritesRecordsAndTheOutbox) {
+TEST_F(StorageQueries, MetricsCountWritesRecordsAndTheOutbox) {
   poll(testing::office_mfp(1));
   const double appended = metric(reg_, "fleetpoll_storage_records_appended_total");
   EXPECT_EQ(appended, static_cast<double>(db_->outbox().last_seq()));
@@ -176,7 +176,7 @@ TEST_F(Queries, MetricsCountWritesRecordsAndTheOutbox) {
   EXPECT_THAT(text, HasSubstr("fleetpoll_storage_write_errors_total{error=\"io_error\"} 0"));
 }
 
-class Commands : public store_fixture {
+class StorageCommands : public store_fixture {
  protected:
   void SetUp() override {
     // Commands use the wall clock: keep the data recent so retention does not hide it.
@@ -200,7 +200,7 @@ class Commands : public store_fixture {
   std::string db_path_;
 };
 
-TEST_F(Commands, DevicesListsEveryPrinterAndFiltersLowAndAlerts) {
+TEST_F(StorageCommands, DevicesListsEveryPrinterAndFiltersLowAndAlerts) {
   std::ostringstream out, err;
   devices_options o;
   o.db = db_path_;
@@ -225,7 +225,7 @@ TEST_F(Commands, DevicesListsEveryPrinterAndFiltersLowAndAlerts) {
   EXPECT_THAT(line, HasSubstr("\"forecast\":{"));
 }
 
-TEST_F(Commands, HistoryShowsEventsAndOneSuppliesSamples) {
+TEST_F(StorageCommands, HistoryShowsEventsAndOneSuppliesSamples) {
   std::ostringstream out, err;
   history_options o;
   o.db = db_path_;
@@ -254,7 +254,7 @@ TEST_F(Commands, HistoryShowsEventsAndOneSuppliesSamples) {
   EXPECT_EQ(run_history(o, none, nerr), 2);
 }
 
-TEST_F(Commands, ExportWritesCsvAndJsonLines) {
+TEST_F(StorageCommands, ExportWritesCsvAndJsonLines) {
   std::ostringstream csv, err;
   export_options o;
   o.db = db_path_;
@@ -287,7 +287,7 @@ TEST_F(Commands, ExportWritesCsvAndJsonLines) {
   EXPECT_EQ(run_export(o, jl, err), 2);
 }
 
-TEST(When, DurationsDatesAndAll) {
+TEST(StorageWhen, DurationsDatesAndAll) {
   const std::uint64_t now = 1'700'000'000'000;
   EXPECT_EQ(parse_when("all", now), 0u);
   EXPECT_EQ(parse_when("7d", now), now - 7 * day);

@@ -57,6 +57,17 @@ struct record {
   ChangeKind kind() const { return get()->kind(); }
 };
 
+// A poll of these snapshot bytes (the buffer must outlive the record).
+inline poll_record poll_of(const flatbuffers::DetachedBuffer& buf, const std::string& address,
+                           std::uint64_t at, std::uint8_t classes = all_classes) {
+  poll_record p;
+  p.address = address;
+  p.at_ms = at;
+  p.classes = classes;
+  p.snapshot = std::span(buf.data(), buf.size());
+  return p;
+}
+
 inline store_options test_options(const fs::path& path) {
   store_options o;
   o.path = path / "db";
@@ -89,13 +100,8 @@ class store_fixture : public ::testing::Test {
   ingest_stats poll(const device_spec& d, std::uint8_t classes = all_classes,
                     const std::string& address = "127.1.0.1:1161") {
     const auto buf = testing::build_snapshot(d, now_);
-    poll_record p;
-    p.address = address;
-    p.at_ms = now_;
-    p.classes = classes;
-    p.snapshot = std::span(buf.data(), buf.size());
     ingest_stats st;
-    const auto ec = db_->ingest(p, st);
+    const auto ec = db_->ingest(poll_of(buf, address, now_, classes), st);
     EXPECT_FALSE(ec) << ec.message();
     return st;
   }
@@ -136,5 +142,8 @@ class store_fixture : public ::testing::Test {
   std::uint64_t now_ = testing::sim_epoch_ms;
   std::uint64_t seen_ = 0;
 };
+
+// For tests that need nothing but the fixture.
+using StorageStore = store_fixture;
 
 }  // namespace fleetpoll::storage::test

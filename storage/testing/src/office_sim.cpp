@@ -49,7 +49,9 @@ office_printer::office_printer(int n, std::uint64_t start_ms, std::uint64_t seed
       rng_(seed ^ (static_cast<std::uint64_t>(n) * 0x9E3779B97F4A7C15ull)),
       now_(start_ms) {
   std::uniform_real_distribution<double> u(0, 1);
-  mono_ = u(rng_) < p_.mono_share;
+  // What the device is depends on its number only: the same fleet whatever the seed.
+  std::mt19937_64 kind(static_cast<std::uint64_t>(n) * 0x9E3779B97F4A7C15ull + 17);
+  mono_ = std::uniform_real_distribution<double>(0, 1)(kind) < p_.mono_share;
   spec_ = mono_ ? mono_laser(n) : office_mfp(n);
   std::normal_distribution<double> spread(0, 0.35);
   pages_per_day_ = p_.pages_per_day * std::clamp(std::exp(spread(rng_)), 0.5, 2.0);
@@ -60,7 +62,7 @@ office_printer::office_printer(int n, std::uint64_t start_ms, std::uint64_t seed
     k.index = static_cast<std::uint32_t>(i);
     k.colour = i > 1;
     k.yield = new_yield(k.colour);
-    k.left = 0.15 + 0.85 * u(rng_);
+    k.left = 0.01 + 0.99 * u(rng_);  // cartridges of every age
     toners_.push_back(k);
   }
   drum_capacity_ = mono_ ? 30000 : 120000;
