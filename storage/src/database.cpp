@@ -420,6 +420,8 @@ std::error_code read_samples(const db_ref& r, std::uint64_t device_id, const ser
   out.clear();
   const auto [w0, w1] = weeks_of(r, since_ms, until_ms);
   since_ms = std::max(since_ms, r.cutoff_ms);
+  // A printer stores a few hundred samples a day: avoid regrowing through a month of them.
+  if (!only && w0 <= w1) out.reserve(std::min<std::size_t>(2048u * (w1 - w0 + 1), 1u << 16));
   std::unique_ptr<rocksdb::Iterator> it(
       r.db->NewIterator(rocksdb::ReadOptions(), r.cf[cf_samples]));
   // Collected per week; a series spans weeks, so sort by series then time at the end.

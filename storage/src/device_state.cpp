@@ -270,6 +270,40 @@ bool parse_state(std::string_view bytes, device_state& out) {
   return true;
 }
 
+bool same_but_readings(const device_state& a, const device_state& b) {
+  if (a.device_id != b.device_id || a.address != b.address || a.first_seen_ms != b.first_seen_ms ||
+      a.last_heartbeat_ms != b.last_heartbeat_ms || a.up != b.up ||
+      a.down_since_ms != b.down_since_ms || a.failed_polls != b.failed_polls ||
+      a.last_error != b.last_error || a.classes_seen != b.classes_seen ||
+      a.status_known != b.status_known || !(a.identity == b.identity) || !(a.status == b.status) ||
+      !(a.alerts == b.alerts) || a.supplies.size() != b.supplies.size() ||
+      a.trays.size() != b.trays.size() || a.counters.size() != b.counters.size())
+    return false;
+  for (std::size_t i = 0; i < a.supplies.size(); ++i) {
+    const auto &x = a.supplies[i], &y = b.supplies[i];
+    if (x.hr != y.hr || x.index != y.index || x.marker_index != y.marker_index ||
+        x.description != y.description || x.colorant != y.colorant || x.type != y.type ||
+        x.supply_class != y.supply_class || x.unit != y.unit || x.receptacle != y.receptacle ||
+        x.ref_level != y.ref_level || x.ref_percent != y.ref_percent ||
+        x.ref_quality != y.ref_quality || x.flags != y.flags ||
+        x.missing_polls != y.missing_polls || x.installed_ms != y.installed_ms)
+      return false;
+  }
+  for (std::size_t i = 0; i < a.trays.size(); ++i) {
+    const auto &x = a.trays[i], &y = b.trays[i];
+    if (x.hr != y.hr || x.index != y.index || x.name != y.name || x.ref_percent != y.ref_percent ||
+        x.ref_quality != y.ref_quality || x.missing_polls != y.missing_polls)
+      return false;
+  }
+  for (std::size_t i = 0; i < a.counters.size(); ++i) {
+    const auto &x = a.counters[i], &y = b.counters[i];
+    if (x.hr != y.hr || x.index != y.index || x.unit != y.unit || x.ref_life != y.ref_life ||
+        x.missing_polls != y.missing_polls)
+      return false;
+  }
+  return true;
+}
+
 device_view to_view(const device_state& s) {
   device_view v;
   v.device_id = s.device_id;

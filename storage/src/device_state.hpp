@@ -97,6 +97,12 @@ struct device_state {
   bool operator==(const device_state&) const = default;
 };
 
+// Equal but for the readings: last_seen_ms and the last-seen level / capacity / quality /
+// percent of supplies and trays and the last-seen counter values. Readings that changed are
+// stored as samples in the same write; the state itself is rewritten for them only every
+// touch period (docs/storage-format.md, "devices").
+bool same_but_readings(const device_state& a, const device_state& b);
+
 // Flatbuffer bytes ("FPDS") of a state.
 std::string serialize_state(const device_state& s);
 // Parses verified bytes; false (and `out` unspecified) when they fail verification.

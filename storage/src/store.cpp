@@ -356,6 +356,14 @@ class store::impl final : public storage::outbox {
     std::error_code ec;
     auto lk = use_db(ec);
     if (ec) return ec;
+    // Memtables first (all column families together, so that no write-ahead log file is kept
+    // alive by one of them), then every level down to the last.
+    std::vector<rocksdb::ColumnFamilyHandle*> all;
+    for (auto* c : db_->cf)
+      if (c) all.push_back(c);
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    if (const auto s = db_->db->Flush(fo, all); !s.ok()) return from_status(s);
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     for (auto* c : db_->cf)
@@ -443,7 +451,10 @@ class store::impl final : public storage::outbox {
       device_entry* e = entry_for(address, create);
       if (!e) return {};
       std::lock_guard el(e->mu);
-      detection d;
+      // Reused per thread: copying the last state into it then mostly reuses its buffers.
+      thread_local detection d;
+      d.records.clear();
+      d.samples.clear();
       if (!judge(*e, d)) return {};
       ec = commit(*e, d, at, stats, appended);
     }
@@ -453,18 +464,15 @@ class store::impl final : public storage::outbox {
 
   std::error_code commit(device_entry& e, detection& d, std::uint64_t at, ingest_stats* stats,
                          bool& appended) {
-    bool dirty = !e.on_disk;
-    if (!dirty) {
-      // Everything but the last-seen time: that alone is persisted at most every touch_period.
-      const auto seen = d.next.last_seen_ms;
-      d.next.last_seen_ms = e.state.last_seen_ms;
-      dirty = !(d.next == e.state);
-      d.next.last_seen_ms = seen;
-    }
+    // The state is rewritten when something other than readings changed (references, flags,
+    // alerts, status, identity, rows), with every record, and at least every touch period;
+    // changed readings alone travel as samples.
+    const bool significant = !e.on_disk || !same_but_readings(d.next, e.state);
     const bool touch = d.next.last_seen_ms >=
                        e.persisted_seen_ms + static_cast<std::uint64_t>(opt_.touch_period.count());
-    if (!dirty && !touch && d.records.empty() && d.samples.empty()) {
-      e.state.last_seen_ms = d.next.last_seen_ms;
+    const bool write_state = significant || touch || !d.records.empty();
+    if (!write_state && d.samples.empty()) {
+      e.state.last_seen_ms = d.next.last_seen_ms;  // readings are equal too: nothing else moved
       count_poll(poll_result::unchanged);
       return {};
     }
@@ -481,7 +489,7 @@ class store::impl final : public storage::outbox {
       return error::no_space;
     }
     rocksdb::WriteBatch batch;
-    batch.Put(db_->cf[cf_devices], device_key(e.id), serialize_state(d.next));
+    if (write_state) batch.Put(db_->cf[cf_devices], device_key(e.id), serialize_state(d.next));
     if (!e.on_disk) batch.Put(db_->cf[cf_devices], address_key(d.next.address), be64(e.id));
     for (const auto& smp : d.samples) batch.Put(db_->cf[cf_samples], smp.key, smp.value);
     rocksdb::Status s;
@@ -522,9 +530,9 @@ class store::impl final : public storage::outbox {
     for (auto f = free_bytes_.load();
          !free_bytes_.compare_exchange_weak(f, f > used ? f - used : 0);) {
     }
-    e.state = std::move(d.next);
+    std::swap(e.state, d.next);  // the old state's buffers go back to the thread's scratch
     e.on_disk = true;
-    e.persisted_seen_ms = e.state.last_seen_ms;
+    if (write_state) e.persisted_seen_ms = e.state.last_seen_ms;
     appended = n > 0;
     count_poll(poll_result::written);
     if (metrics_) {
@@ -536,7 +544,7 @@ class store::impl final : public storage::outbox {
     if (stats) {
       stats->records = static_cast<std::uint32_t>(n);
       stats->samples = static_cast<std::uint32_t>(d.samples.size());
-      stats->state_written = true;
+      stats->state_written = write_state;
     }
     return {};
   }

@@ -79,6 +79,26 @@ TEST_F(StorageChangeRules, UnchangedPollWritesNothing) {
   EXPECT_FALSE(st.state_written);
 }
 
+TEST_F(StorageChangeRules, NewReadingsAloneAreSamplesNotAStateRewrite) {
+  level(79);
+  advance(minute);
+  auto st = poll(dev_);
+  EXPECT_EQ(st.samples, 1u);
+  EXPECT_FALSE(st.state_written);
+  // After a restart the stored state is older than the last readings; judging against it
+  // invents nothing.
+  close();
+  open();
+  level(78);
+  advance(minute);
+  st = poll(dev_);
+  EXPECT_EQ(st.records, 0u);
+  EXPECT_TRUE(fresh().empty());
+  advance(10 * minute);  // the touch period: readings reach the state too
+  level(77);
+  EXPECT_TRUE(poll(dev_).state_written);
+}
+
 TEST_F(StorageChangeRules, IdentityIsSentAgainOnlyWhenAFieldChanges) {
   dev_.firmware = "1.03";
   auto r = fresh();
