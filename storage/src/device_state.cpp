@@ -3,7 +3,9 @@
 #include <cstring>
 #include <memory>
 
+#include "fleetpoll/storage/format.hpp"
 #include "fleetpoll/storage/state_generated.h"
+#include "keys.hpp"
 
 namespace fleetpoll::storage::detail {
 namespace {
@@ -356,3 +358,25 @@ device_view to_view(const device_state& s) {
 }
 
 }  // namespace fleetpoll::storage::detail
+
+namespace fleetpoll::storage {
+
+bool decode_sample(std::string_view key, std::string_view value, sample& out) noexcept {
+  detail::sample_key_parts p;
+  if (!detail::parse_sample_key(key, p)) return false;
+  out = sample{};
+  out.at_ms = p.at_ms;
+  out.kind = p.kind;
+  out.hr_device_index = p.hr_device_index;
+  out.index = p.index;
+  return detail::decode_sample_value(value, out);
+}
+
+bool decode_device_state(std::string_view value, device_view& out) {
+  detail::device_state s;
+  if (!detail::parse_state(value, s)) return false;
+  out = detail::to_view(s);
+  return true;
+}
+
+}  // namespace fleetpoll::storage
