@@ -19,12 +19,22 @@ if(FLEETPOLL_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# fleetpoll_add_fuzzer(NAME SOURCE LIBS...) — a libFuzzer executable, only with FLEETPOLL_FUZZ.
+# fleetpoll_add_fuzzer(NAME SOURCE LIBS...) — a libFuzzer executable with FLEETPOLL_FUZZ (clang).
+# In ordinary test builds the same harness is linked with tests/fuzz/replay_main.cpp and run by
+# ctest over its seed corpus (tests/fuzz/corpus/<NAME without fuzz_>), so every scripts/test
+# exercises the harness and its seeds.
 function(fleetpoll_add_fuzzer name source)
+  string(REGEX REPLACE "^fuzz_" "" _corpus "${name}")
+  set(_corpus_dir "${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${_corpus}")
   if(FLEETPOLL_FUZZ)
     add_executable(${name} ${source})
     target_link_libraries(${name} PRIVATE ${ARGN})
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  elseif(FLEETPOLL_TESTS AND EXISTS "${_corpus_dir}")
+    add_executable(${name}_replay ${source} "${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp")
+    target_link_libraries(${name}_replay PRIVATE ${ARGN})
+    add_test(NAME ${name}.corpus COMMAND ${name}_replay "${_corpus_dir}")
+    set_tests_properties(${name}.corpus PROPERTIES LABELS unit TIMEOUT 120)
   endif()
 endfunction()
 

@@ -4,7 +4,9 @@
 
 namespace fleetpoll::codecs {
 
-mib_view::mib_view(std::vector<varbind> rows) : rows_(std::move(rows)), sealed_(false) { seal(); }
+mib_view::mib_view(std::vector<varbind> rows) : rows_(std::move(rows)), sealed_(false) {
+  seal();
+}
 
 std::size_t mib_view::seal() {
   if (sealed_) return 0;

@@ -23,22 +23,26 @@ namespace s = fleetpoll::schema;
 std::optional<std::int64_t> as_int(const value* v) {
   if (v == nullptr) return std::nullopt;
   switch (v->type) {
-    case value_type::integer: return v->integer();
+    case value_type::integer:
+      return v->integer();
     case value_type::counter32:
     case value_type::gauge32:
     case value_type::timeticks:
       return static_cast<std::int64_t>(v->number & 0xFFFFFFFFu);
     case value_type::counter64:
-      if (v->number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+      if (v->number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return std::nullopt;
       return static_cast<std::int64_t>(v->number);
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
 // An Integer32 column: values that do not fit are treated as not sent.
 std::optional<std::int32_t> as_i32(const value* v) {
   auto n = as_int(v);
-  if (!n || *n < std::numeric_limits<std::int32_t>::min() || *n > std::numeric_limits<std::int32_t>::max())
+  if (!n || *n < std::numeric_limits<std::int32_t>::min() ||
+      *n > std::numeric_limits<std::int32_t>::max())
     return std::nullopt;
   return static_cast<std::int32_t>(*n);
 }
@@ -71,7 +75,8 @@ std::optional<std::string> as_text(const value* v) {
   return t;
 }
 
-// ---- tables --------------------------------------------------------------------------------------
+// ---- tables
+// --------------------------------------------------------------------------------------
 
 using index_t = std::vector<std::uint32_t>;
 using row_t = std::map<std::uint32_t, const value*>;  // column -> value
@@ -105,7 +110,8 @@ struct identity_facts {
 };
 
 bool has_alnum(std::string_view t) {
-  return std::any_of(t.begin(), t.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+  return std::any_of(t.begin(), t.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
 }
 
 // A serial as the device sent it is believed only if it is plain printable text.
@@ -168,8 +174,9 @@ printer_device find_printer_device(const table_t& hr_devices, const table_t& hr_
   const oid hr_device_unknown{1, 3, 6, 1, 2, 1, 25, 3, 1, 2};
   for (const auto& [idx, row] : hr_devices) {
     const value* type = cell(row, mib::hr_device_col::type);
-    bool generic = type == nullptr || (type->type == value_type::object_id &&
-                                       (type->object == hr_device_other || type->object == hr_device_unknown));
+    bool generic =
+        type == nullptr || (type->type == value_type::object_id &&
+                            (type->object == hr_device_other || type->object == hr_device_unknown));
     if (generic && cell(row, mib::hr_device_col::descr)) {
       d.descr_index = idx[0];
       break;
@@ -178,7 +185,8 @@ printer_device find_printer_device(const table_t& hr_devices, const table_t& hr_
   return d;
 }
 
-std::optional<std::string> first_vendor_text(const mib_view& view, vendor_fact fact, bool serial = false) {
+std::optional<std::string> first_vendor_text(const mib_view& view, vendor_fact fact,
+                                             bool serial = false) {
   for (const auto& sc : vendor_scalars()) {
     if (sc.fact != fact) continue;
     const value* v = view.get(sc.name);
@@ -193,15 +201,16 @@ std::optional<std::string> first_vendor_text(const mib_view& view, vendor_fact f
   return std::nullopt;
 }
 
-identity_facts read_identity(const mib_view& view, const normalize_options& opt, const table_t& hr_devices,
-                             const printer_device& printer) {
+identity_facts read_identity(const mib_view& view, const normalize_options& opt,
+                             const table_t& hr_devices, const printer_device& printer) {
   identity_facts id;
   id.sys_descr = as_text(view.get(mib::sys_descr));
   id.sys_name = as_text(view.get(mib::sys_name));
   id.sys_location = as_text(view.get(mib::sys_location));
   if (opt.include_contact) id.sys_contact = as_text(view.get(mib::sys_contact));
   if (const value* v = view.get(mib::sys_uptime)) id.uptime = as_u32(v);
-  if (const value* v = view.get(mib::sys_object_id); v && v->type == value_type::object_id && !v->object.empty()) {
+  if (const value* v = view.get(mib::sys_object_id);
+      v && v->type == value_type::object_id && !v->object.empty()) {
     id.sys_object_id = v->object.to_string();
     if (v->object.size() > mib::enterprises.size() && v->object.starts_with(mib::enterprises))
       id.enterprise = v->object[mib::enterprises.size()];
@@ -293,12 +302,15 @@ identity_facts read_identity(const mib_view& view, const normalize_options& opt,
 
   // MAC: ifPhysAddress of the first Ethernet interface with a real (6-byte, non-zero) address.
   auto ifs = read_table(view, mib::if_entry, 1);
-  bool any_type = std::any_of(ifs.begin(), ifs.end(), [](const auto& r) { return cell(r.second, mib::if_col::type) != nullptr; });
+  bool any_type = std::any_of(ifs.begin(), ifs.end(), [](const auto& r) {
+    return cell(r.second, mib::if_col::type) != nullptr;
+  });
   for (const auto& [idx, row] : ifs) {
     auto type = as_int(cell(row, mib::if_col::type));
     if (any_type && !(type && ethernet_type(*type))) continue;
     const auto* addr = as_bytes(cell(row, mib::if_col::phys_address));
-    if (addr == nullptr || addr->size() != 6 || std::all_of(addr->begin(), addr->end(), [](char c) { return c == 0; }))
+    if (addr == nullptr || addr->size() != 6 ||
+        std::all_of(addr->begin(), addr->end(), [](char c) { return c == 0; }))
       continue;
     id.mac = mac_string(*addr);
     id.mac_if_index = idx[0];
@@ -323,11 +335,12 @@ fb::Optional<Enum> opt_enum(std::optional<std::int32_t> v) {
 }
 
 fb::Offset<s::Identity> build_identity(fb::FlatBufferBuilder& b, const identity_facts& id) {
-  auto sys_descr = str(b, id.sys_descr), sys_object_id = str(b, id.sys_object_id), sys_name = str(b, id.sys_name),
-       sys_location = str(b, id.sys_location), sys_contact = str(b, id.sys_contact),
-       enterprise_name = str(b, id.enterprise_name), vendor = str(b, id.vendor), model = str(b, id.model),
-       serial = str(b, id.serial), firmware = str(b, id.firmware), mac = str(b, id.mac),
-       hr_descr = str(b, id.hr_device_descr), device_id = str(b, id.device_id), printer_name = str(b, id.printer_name);
+  auto sys_descr = str(b, id.sys_descr), sys_object_id = str(b, id.sys_object_id),
+       sys_name = str(b, id.sys_name), sys_location = str(b, id.sys_location),
+       sys_contact = str(b, id.sys_contact), enterprise_name = str(b, id.enterprise_name),
+       vendor = str(b, id.vendor), model = str(b, id.model), serial = str(b, id.serial),
+       firmware = str(b, id.firmware), mac = str(b, id.mac), hr_descr = str(b, id.hr_device_descr),
+       device_id = str(b, id.device_id), printer_name = str(b, id.printer_name);
   s::IdentityBuilder ib(b);
   ib.add_sys_descr(sys_descr);
   ib.add_sys_object_id(sys_object_id);
@@ -354,8 +367,9 @@ fb::Offset<s::Identity> build_identity(fb::FlatBufferBuilder& b, const identity_
   return ib.Finish();
 }
 
-fb::Offset<s::Status> build_status(fb::FlatBufferBuilder& b, const mib_view& view, const table_t& hr_devices,
-                                   const table_t& hr_printers, const printer_device& printer) {
+fb::Offset<s::Status> build_status(fb::FlatBufferBuilder& b, const mib_view& view,
+                                   const table_t& hr_devices, const table_t& hr_printers,
+                                   const printer_device& printer) {
   if (!printer.index) return {};
   const row_t empty;
   auto dev = hr_devices.find(index_t{*printer.index});
@@ -386,7 +400,8 @@ fb::Offset<s::Status> build_status(fb::FlatBufferBuilder& b, const mib_view& vie
   return sb.Finish();
 }
 
-bool is_receptacle(std::optional<std::int32_t> cls, std::optional<std::int32_t> type, const std::string& descr) {
+bool is_receptacle(std::optional<std::int32_t> cls, std::optional<std::int32_t> type,
+                   const std::string& descr) {
   if (cls && *cls == 4) return true;   // receptacleThatIsFilled
   if (cls && *cls == 3) return false;  // supplyThatIsConsumed
   if (type) {
@@ -394,7 +409,8 @@ bool is_receptacle(std::optional<std::int32_t> cls, std::optional<std::int32_t> 
     return *type == 4 || *type == 8 || *type == 14 || *type == 24 || *type == 26;
   }
   std::string lower;
-  for (char c : descr) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : descr)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   return lower.find("waste") != std::string::npos ||
          descr.find("\xe5\xbb\xa2") != std::string::npos ||  // 廢
          descr.find("\xe5\xba\x9f") != std::string::npos;    // 废
@@ -439,7 +455,8 @@ flatbuffers::DetachedBuffer normalize(const mib_view& view, const normalize_opti
     auto name = as_text(cell(row, c::value));
     if (name) {
       std::string lower;
-      for (char ch : *name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+      for (char ch : *name)
+        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
       colorant_names[idx] = lower;
     }
     auto value_off = str(b, name);
@@ -491,8 +508,10 @@ flatbuffers::DetachedBuffer normalize(const mib_view& view, const normalize_opti
     const level_judgement j = judge_level(in);
 
     auto descr_off = raw_descr ? b.CreateString(descr) : fb::Offset<fb::String>();
-    auto raw_off = raw_descr ? b.CreateVector(reinterpret_cast<const std::uint8_t*>(raw_descr->data()), raw_descr->size())
-                             : fb::Offset<fb::Vector<std::uint8_t>>();
+    auto raw_off = raw_descr
+                       ? b.CreateVector(reinterpret_cast<const std::uint8_t*>(raw_descr->data()),
+                                        raw_descr->size())
+                       : fb::Offset<fb::Vector<std::uint8_t>>();
     auto colorant_off = str(b, colorant);
     s::SupplyBuilder sb(b);
     sb.add_hr_device_index(idx[0]);
@@ -509,8 +528,10 @@ flatbuffers::DetachedBuffer normalize(const mib_view& view, const normalize_opti
     sb.add_receptacle(receptacle);
     sb.add_quality(j.quality);
     if (j.percent) {
-      if (receptacle) sb.add_fill_percent(static_cast<std::int16_t>(100 - *j.percent));
-      else sb.add_remaining_percent(*j.percent);
+      if (receptacle)
+        sb.add_fill_percent(static_cast<std::int16_t>(100 - *j.percent));
+      else
+        sb.add_remaining_percent(*j.percent);
     }
     sb.add_colorant(colorant_off);
     sb.add_colorant_source(colorant_source);
@@ -559,7 +580,8 @@ flatbuffers::DetachedBuffer normalize(const mib_view& view, const normalize_opti
     ab.add_hr_device_index(idx[0]);
     ab.add_index(idx[1]);
     if (auto v = as_i32(cell(row, c::severity))) ab.add_severity(static_cast<s::AlertSeverity>(*v));
-    if (auto v = as_i32(cell(row, c::training_level))) ab.add_training_level(static_cast<s::AlertTrainingLevel>(*v));
+    if (auto v = as_i32(cell(row, c::training_level)))
+      ab.add_training_level(static_cast<s::AlertTrainingLevel>(*v));
     if (auto v = as_i32(cell(row, c::group))) ab.add_group(static_cast<s::AlertGroup>(*v));
     if (auto v = as_i32(cell(row, c::group_index))) ab.add_group_index(*v);
     if (auto v = as_i32(cell(row, c::location))) ab.add_location(*v);

@@ -11,7 +11,9 @@
 namespace fleetpoll::codecs {
 namespace {
 
-bool is_xdigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_xdigit(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
 bool is_ascii_alnum(char c) {
   auto u = static_cast<unsigned char>(c);
   return u < 0x80 && std::isalnum(u) != 0;
@@ -30,10 +32,17 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   if (c < 0x80) return 1;
   std::size_t n;
   std::uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1Fu; }
-  else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0Fu; }
-  else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07u; }
-  else return 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1Fu;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0Fu;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07u;
+  } else
+    return 0;
   if (i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k) {
     if ((b(i + k) & 0xC0) != 0x80) return 0;
@@ -121,7 +130,7 @@ std::string maybe_decode(std::string_view line, std::size_t require_pairs, bool*
 }
 
 struct colorant_word {
-  std::string_view word;      // lower case; CJK words match as substrings
+  std::string_view word;  // lower case; CJK words match as substrings
   std::string_view colorant;
   bool cjk;
 };
@@ -157,15 +166,15 @@ constexpr std::array<colorant_word, 38> colorant_words{{
     {"nero", "black", false},
     {"giallo", "yellow", false},
     // Chinese / Japanese (UTF-8)
-    {"\xe9\xbb\x91", "black", true},                 // 黑
-    {"\xe9\xbb\x92", "black", true},                 // 黒 (Japanese)
-    {"\xe6\xb4\x8b\xe7\xb4\x85", "magenta", true},   // 洋紅
-    {"\xe6\xb4\x8b\xe7\xba\xa2", "magenta", true},   // 洋红
-    {"\xe5\x93\x81\xe7\xb4\x85", "magenta", true},   // 品紅
-    {"\xe5\x93\x81\xe7\xba\xa2", "magenta", true},   // 品红
-    {"\xe9\x9d\x92", "cyan", true},                  // 青
-    {"\xe9\xbb\x83", "yellow", true},                // 黃
-    {"\xe9\xbb\x84", "yellow", true},                // 黄
+    {"\xe9\xbb\x91", "black", true},                         // 黑
+    {"\xe9\xbb\x92", "black", true},                         // 黒 (Japanese)
+    {"\xe6\xb4\x8b\xe7\xb4\x85", "magenta", true},           // 洋紅
+    {"\xe6\xb4\x8b\xe7\xba\xa2", "magenta", true},           // 洋红
+    {"\xe5\x93\x81\xe7\xb4\x85", "magenta", true},           // 品紅
+    {"\xe5\x93\x81\xe7\xba\xa2", "magenta", true},           // 品红
+    {"\xe9\x9d\x92", "cyan", true},                          // 青
+    {"\xe9\xbb\x83", "yellow", true},                        // 黃
+    {"\xe9\xbb\x84", "yellow", true},                        // 黄
     {"\xe3\x82\xb7\xe3\x82\xa2\xe3\x83\xb3", "cyan", true},  // シアン
 }};
 
@@ -201,7 +210,8 @@ std::string clean_description(std::string_view raw) {
   std::size_t pos = 0;
   while (true) {
     auto nl = raw.find('\n', pos);
-    lines.push_back(raw.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    lines.push_back(
+        raw.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
   }
@@ -242,8 +252,9 @@ std::string infer_colorant(std::string_view description) {
     while (true) {
       auto p = lower.find(w.word, from);
       if (p == std::string::npos) break;
-      bool ok = w.cjk || ((p == 0 || !is_ascii_alnum(lower[p - 1])) &&
-                          (p + w.word.size() == lower.size() || !is_ascii_alnum(lower[p + w.word.size()])));
+      bool ok = w.cjk ||
+                ((p == 0 || !is_ascii_alnum(lower[p - 1])) &&
+                 (p + w.word.size() == lower.size() || !is_ascii_alnum(lower[p + w.word.size()])));
       if (ok) {
         if (p < best_pos || (p == best_pos && w.word.size() > best_len)) {
           best_pos = p;
@@ -277,14 +288,35 @@ level_judgement judge_level(const level_input& in) {
   level_judgement j;
   if (!in.level) return j;
   const std::int64_t level = *in.level;
-  if (level == -1) { j.quality = LevelQuality::unrestricted; return j; }
-  if (level == -2) { j.quality = LevelQuality::unknown; return j; }
-  if (level == -3) { j.quality = LevelQuality::some_remaining; return j; }
-  if (level < 0) { j.quality = LevelQuality::invalid; return j; }
-  if (in.status_codes && level <= 3) { j.quality = LevelQuality::status_code; return j; }
-  if (!in.max_capacity || *in.max_capacity <= 0) { j.quality = LevelQuality::no_capacity; return j; }
+  if (level == -1) {
+    j.quality = LevelQuality::unrestricted;
+    return j;
+  }
+  if (level == -2) {
+    j.quality = LevelQuality::unknown;
+    return j;
+  }
+  if (level == -3) {
+    j.quality = LevelQuality::some_remaining;
+    return j;
+  }
+  if (level < 0) {
+    j.quality = LevelQuality::invalid;
+    return j;
+  }
+  if (in.status_codes && level <= 3) {
+    j.quality = LevelQuality::status_code;
+    return j;
+  }
+  if (!in.max_capacity || *in.max_capacity <= 0) {
+    j.quality = LevelQuality::no_capacity;
+    return j;
+  }
   const std::int64_t max = *in.max_capacity;
-  if (level > max) { j.quality = LevelQuality::invalid; return j; }
+  if (level > max) {
+    j.quality = LevelQuality::invalid;
+    return j;
+  }
   // Round half up; level <= max, so the result is 0..100.
   j.percent = static_cast<std::int16_t>((level * 200 + max) / (2 * max));
   constexpr std::int32_t unit_percent = 19;

@@ -12,7 +12,8 @@ std::vector<walk_item> make_plan() {
   auto walk = [&](data_class c, const oid& o) { p.push_back({c, o, false}); };
   auto get = [&](data_class c, const oid& o) { p.push_back({c, o, true}); };
   using dc = data_class;
-  for (const auto* o : {&sys_descr, &sys_object_id, &sys_uptime, &sys_contact, &sys_name, &sys_location})
+  for (const auto* o :
+       {&sys_descr, &sys_object_id, &sys_uptime, &sys_contact, &sys_name, &sys_location})
     get(dc::identity, *o);
   walk(dc::identity, if_entry.child({if_col::type}));
   walk(dc::identity, if_entry.child({if_col::phys_address}));

@@ -35,8 +35,8 @@ void put(json::object& o, const char* key, fb::Optional<T> v) {
   if (v) o[key] = *v;
 }
 
-#define FLEETPOLL_PUT_ENUM(obj, key, opt, Type)                     \
-  do {                                                              \
+#define FLEETPOLL_PUT_ENUM(obj, key, opt, Type)                           \
+  do {                                                                    \
     if (auto _v = (opt)) (obj)[key] = enum_value(*_v, s::EnumName##Type); \
   } while (0)
 
@@ -120,7 +120,8 @@ json::value snapshot_to_json(const s::DeviceSnapshot& snap, const json_options& 
       FLEETPOLL_PUT_ENUM(r, "supply_class", sp->supply_class(), SupplyClass);
       FLEETPOLL_PUT_ENUM(r, "type", sp->type(), SupplyType);
       put(r, "description", sp->description());
-      if (options.include_raw && sp->description_raw()) r["description_raw_hex"] = hex(sp->description_raw());
+      if (options.include_raw && sp->description_raw())
+        r["description_raw_hex"] = hex(sp->description_raw());
       FLEETPOLL_PUT_ENUM(r, "unit", sp->unit(), Unit);
       put(r, "max_capacity", sp->max_capacity());
       put(r, "level", sp->level());
@@ -194,7 +195,10 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
   auto indent = [&](int d) { out.append(static_cast<std::size_t>(d) * 2, ' '); };
   if (v.is_object()) {
     const auto& o = v.get_object();
-    if (o.empty()) { out += "{}"; return; }
+    if (o.empty()) {
+      out += "{}";
+      return;
+    }
     out += "{\n";
     bool first = true;
     for (const auto& kv : o) {
@@ -210,9 +214,16 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
     out += "}";
   } else if (v.is_array()) {
     const auto& a = v.get_array();
-    if (a.empty()) { out += "[]"; return; }
-    bool scalars = std::none_of(a.begin(), a.end(), [](const json::value& e) { return e.is_structured(); });
-    if (scalars) { out += json::serialize(v); return; }
+    if (a.empty()) {
+      out += "[]";
+      return;
+    }
+    bool scalars =
+        std::none_of(a.begin(), a.end(), [](const json::value& e) { return e.is_structured(); });
+    if (scalars) {
+      out += json::serialize(v);
+      return;
+    }
     out += "[\n";
     bool first = true;
     for (const auto& e : a) {

@@ -62,7 +62,8 @@ line_error parse_value(std::string_view tag, std::string_view text, value& v) {
   bool is_hex = !tag.empty() && (tag.back() == 'x' || tag.back() == 'X');
   if (is_hex) tag.remove_suffix(1);
   unsigned tag_num = 0;
-  if (!parse_number(tag, tag_num)) return {error::snmprec_bad_tag, "tag '" + std::string(tag) + "'"};
+  if (!parse_number(tag, tag_num))
+    return {error::snmprec_bad_tag, "tag '" + std::string(tag) + "'"};
   std::string raw;
   if (is_hex) {
     if (!decode_hex(text, raw)) return {error::snmprec_bad_value, "bad hex string"};
@@ -206,8 +207,9 @@ snmprec_result parse_snmprec(std::string_view text, std::string_view source_name
     }
     unique.push_back(std::move(rows[order[i]]));
   }
-  std::sort(result.skipped.begin(), result.skipped.end(),
-            [](const snmprec_skipped_line& a, const snmprec_skipped_line& b) { return a.line < b.line; });
+  std::sort(
+      result.skipped.begin(), result.skipped.end(),
+      [](const snmprec_skipped_line& a, const snmprec_skipped_line& b) { return a.line < b.line; });
   result.view = mib_view(std::move(unique));
   return result;
 }
@@ -241,7 +243,8 @@ std::vector<std::filesystem::path> snmprec_context_companions(const std::filesys
   std::string prefix = path.stem().string() + "@";
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     auto name = entry.path().filename().string();
-    if (entry.path().extension() == ".snmprec" && name.rfind(prefix, 0) == 0) out.push_back(entry.path());
+    if (entry.path().extension() == ".snmprec" && name.rfind(prefix, 0) == 0)
+      out.push_back(entry.path());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -8,7 +8,8 @@
 namespace fleetpoll::codecs {
 namespace {
 
-// IANA private enterprise numbers of printer vendors (https://www.iana.org/assignments/enterprise-numbers).
+// IANA private enterprise numbers of printer vendors
+// (https://www.iana.org/assignments/enterprise-numbers).
 constexpr std::array<vendor_entry, 18> vendors{{
     {2, "IBM", "IBM"},
     {11, "Hewlett-Packard", "HP"},
@@ -37,36 +38,21 @@ struct brand_token {
 
 // Longer tokens first where one is a prefix of another.
 constexpr std::array<brand_token, 30> brand_tokens{{
-    {"Hewlett-Packard", "HP"},
-    {"HP", "HP"},
-    {"Brother", "Brother"},
-    {"Canon", "Canon"},
-    {"RICOH", "Ricoh"},
-    {"Gestetner", "Gestetner"},
-    {"LANIER", "Lanier"},
-    {"NRG", "NRG"},
-    {"Savin", "Savin"},
-    {"FUJI XEROX", "Fuji Xerox"},
-    {"FUJIFILM", "FUJIFILM"},
-    {"Xerox", "Xerox"},
-    {"EPSON", "Epson"},
-    {"KYOCERA", "Kyocera"},
-    {"Lexmark", "Lexmark"},
-    {"KONICA MINOLTA", "Konica Minolta"},
-    {"SHARP", "Sharp"},
-    {"OKI", "OKI"},
-    {"Samsung", "Samsung"},
-    {"TOSHIBA TEC", "Toshiba"},
-    {"TOSHIBA", "Toshiba"},
-    {"Dell", "Dell"},
-    {"ZebraNet", "Zebra"},
-    {"Zebra", "Zebra"},
-    {"UTAX", "UTAX"},
-    {"TA Triumph-Adler", "TA Triumph-Adler"},
-    {"Kodak", "Kodak"},
-    {"Olivetti", "Olivetti"},
-    {"Pantum", "Pantum"},
-    {"Lenovo", "Lenovo"},
+    {"Hewlett-Packard", "HP"}, {"HP", "HP"},
+    {"Brother", "Brother"},    {"Canon", "Canon"},
+    {"RICOH", "Ricoh"},        {"Gestetner", "Gestetner"},
+    {"LANIER", "Lanier"},      {"NRG", "NRG"},
+    {"Savin", "Savin"},        {"FUJI XEROX", "Fuji Xerox"},
+    {"FUJIFILM", "FUJIFILM"},  {"Xerox", "Xerox"},
+    {"EPSON", "Epson"},        {"KYOCERA", "Kyocera"},
+    {"Lexmark", "Lexmark"},    {"KONICA MINOLTA", "Konica Minolta"},
+    {"SHARP", "Sharp"},        {"OKI", "OKI"},
+    {"Samsung", "Samsung"},    {"TOSHIBA TEC", "Toshiba"},
+    {"TOSHIBA", "Toshiba"},    {"Dell", "Dell"},
+    {"ZebraNet", "Zebra"},     {"Zebra", "Zebra"},
+    {"UTAX", "UTAX"},          {"TA Triumph-Adler", "TA Triumph-Adler"},
+    {"Kodak", "Kodak"},        {"Olivetti", "Olivetti"},
+    {"Pantum", "Pantum"},      {"Lenovo", "Lenovo"},
 }};
 
 const std::array<vendor_scalar, 24>& scalars() {
@@ -89,7 +75,10 @@ const std::array<vendor_scalar, 24>& scalars() {
       {vendor_fact::firmware, 367, {1, 3, 6, 1, 4, 1, 367, 3, 2, 1, 1, 1, 2, 0}, ""},
       {vendor_fact::firmware, 18334, {1, 3, 6, 1, 4, 1, 18334, 1, 1, 1, 1, 6, 1, 0}, ""},
       {vendor_fact::firmware, 1602, {1, 3, 6, 1, 4, 1, 1602, 1, 1, 1, 4, 0}, ""},
-      {vendor_fact::firmware, 2435, {1, 3, 6, 1, 4, 1, 2435, 2, 4, 3, 1240, 6, 5, 0}, "Firmware Ver."},
+      {vendor_fact::firmware,
+       2435,
+       {1, 3, 6, 1, 4, 1, 2435, 2, 4, 3, 1240, 6, 5, 0},
+       "Firmware Ver."},
       {vendor_fact::firmware, 1347, {1, 3, 6, 1, 4, 1, 1347, 43, 5, 4, 1, 5, 1, 1}, ""},
       {vendor_fact::firmware, 10642, {1, 3, 6, 1, 4, 1, 10642, 1, 2, 0}, ""},
       {vendor_fact::firmware, 683, {1, 3, 6, 1, 4, 1, 683, 1, 9, 0}, ""},
@@ -103,12 +92,16 @@ const std::array<vendor_scalar, 24>& scalars() {
   return s;
 }
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+char lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+bool is_alnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
@@ -134,14 +127,18 @@ std::string_view cut_at(std::string_view s, std::string_view sep, bool case_inse
   return p == std::string_view::npos ? s : s.substr(0, p);
 }
 
-bool has_alnum(std::string_view s) { return std::any_of(s.begin(), s.end(), is_alnum); }
+bool has_alnum(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), is_alnum);
+}
 
 bool version_like(std::string_view s) {
   if (s.empty() || !std::isdigit(static_cast<unsigned char>(s.front()))) return false;
   bool dot = false;
   for (char c : s) {
-    if (c == '.') dot = true;
-    else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    if (c == '.')
+      dot = true;
+    else if (!std::isdigit(static_cast<unsigned char>(c)))
+      return false;
   }
   return dot;
 }
@@ -153,7 +150,9 @@ std::string model_or_empty(std::string_view s) {
 
 }  // namespace
 
-std::span<const vendor_entry> vendor_table() noexcept { return vendors; }
+std::span<const vendor_entry> vendor_table() noexcept {
+  return vendors;
+}
 
 const vendor_entry* find_vendor(std::uint32_t enterprise) noexcept {
   for (const auto& v : vendors)
@@ -202,7 +201,9 @@ sys_descr_facts parse_sys_descr(std::string_view text) {
     std::size_t pos = 0;
     while (pos <= rest.size()) {
       auto end = rest.find(',', pos);
-      auto field = trim(rest.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos), " ");
+      auto field =
+          trim(rest.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos),
+               " ");
       if (field.substr(0, 3) == "SN:") f.serial = std::string(trim(field.substr(3), " "));
       if (field.substr(0, 4) == "PID:") {
         auto pid = trim(field.substr(4), " ");
@@ -238,7 +239,8 @@ sys_descr_facts parse_sys_descr(std::string_view text) {
     f.model = model_or_empty(after.substr(0, sp));
     if (sp != std::string_view::npos) {
       auto tail = trim(after.substr(sp + 1), " ");
-      if (istarts_with(tail, "Rev.")) f.firmware = std::string(trim(cut_at(tail.substr(4), " "), " "));
+      if (istarts_with(tail, "Rev."))
+        f.firmware = std::string(trim(cut_at(tail.substr(4), " "), " "));
     }
     return f;
   }
@@ -251,7 +253,9 @@ sys_descr_facts parse_sys_descr(std::string_view text) {
     std::size_t pos = rest.find(';');
     while (pos != std::string_view::npos) {
       auto end = rest.find(';', pos + 1);
-      auto field = trim(rest.substr(pos + 1, end == std::string_view::npos ? std::string_view::npos : end - pos - 1), " ");
+      auto field = trim(rest.substr(pos + 1, end == std::string_view::npos ? std::string_view::npos
+                                                                           : end - pos - 1),
+                        " ");
       if (f.firmware.empty() && field.size() > 1 && field[0] == 'V' &&
           std::isdigit(static_cast<unsigned char>(field[1])))
         f.firmware = std::string(field);
@@ -261,7 +265,8 @@ sys_descr_facts parse_sys_descr(std::string_view text) {
     return f;
   }
   if (b == "Epson") {
-    if (ifind(rest, "Built-in") != std::string_view::npos || ifind(rest, "Ethernet") != std::string_view::npos ||
+    if (ifind(rest, "Built-in") != std::string_view::npos ||
+        ifind(rest, "Ethernet") != std::string_view::npos ||
         ifind(rest, "Server") != std::string_view::npos)
       return f;
     f.model = model_or_empty(cut_at(cut_at(rest, ","), ";"));
@@ -308,7 +313,8 @@ std::string ieee1284_field(std::string_view device_id, std::string_view key) {
   std::size_t pos = 0;
   while (pos < device_id.size()) {
     auto end = device_id.find(';', pos);
-    auto field = device_id.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    auto field =
+        device_id.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     auto colon = field.find(':');
     if (colon != std::string_view::npos && matches(trim(field.substr(0, colon), " ")))
       return std::string(trim(field.substr(colon + 1), " "));
@@ -318,6 +324,8 @@ std::string ieee1284_field(std::string_view device_id, std::string_view key) {
   return {};
 }
 
-std::span<const vendor_scalar> vendor_scalars() { return scalars(); }
+std::span<const vendor_scalar> vendor_scalars() {
+  return scalars();
+}
 
 }  // namespace fleetpoll::codecs

@@ -7,7 +7,9 @@ namespace fc = fleetpoll::codecs;
 
 namespace {
 
-fc::oid O(const char* s) { return *fc::oid::parse(s); }
+fc::oid O(const char* s) {
+  return *fc::oid::parse(s);
+}
 
 fc::mib_view sample() {
   fc::mib_view v;

@@ -14,7 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fc::oid O(const char* s) { return *fc::oid::parse(s); }
+fc::oid O(const char* s) {
+  return *fc::oid::parse(s);
+}
 
 TEST(Snmprec, EveryTagParsesToItsType) {
   auto r = fc::parse_snmprec(
@@ -55,7 +57,8 @@ TEST(Snmprec, HexVariantsDecodeBytes) {
       "1.3.6.1.2.1.4.20.1.1.1|64x|7f000001\n"
       "1.3.6.1.2.1.43.11.1.1.6.1.1|4x|E9BB91E889B2\n");
   ASSERT_TRUE(r) << r.message();
-  EXPECT_EQ(r.view.get(O("1.3.6.1.2.1.2.2.1.6.1"))->bytes, std::string("\x00\x11\x22\xaa\xbb\xcc", 6));
+  EXPECT_EQ(r.view.get(O("1.3.6.1.2.1.2.2.1.6.1"))->bytes,
+            std::string("\x00\x11\x22\xaa\xbb\xcc", 6));
   EXPECT_EQ(r.view.get(O("1.3.6.1.2.1.4.20.1.1.1"))->bytes, std::string("\x7f\x00\x00\x01", 4));
   EXPECT_EQ(r.view.get(O("1.3.6.1.2.1.43.11.1.1.6.1.1"))->bytes, "\xE9\xBB\x91\xE8\x89\xB2");
 }
@@ -109,31 +112,32 @@ TEST_P(SnmprecBadLine, IsRejectedWithItsLineNumber) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, SnmprecBadLine,
-    ::testing::Values(
-        bad_line_case{"1.3.6.1.1|4|ok\nno separators here\n", fc::error::snmprec_syntax, 2},
-        bad_line_case{"1.3.6.1.1|4\n", fc::error::snmprec_syntax, 1},
-        bad_line_case{"1.3.x.1|4|a\n", fc::error::snmprec_bad_oid, 1},
-        bad_line_case{"1.3..1|4|a\n", fc::error::snmprec_bad_oid, 1},
-        bad_line_case{"|4|a\n", fc::error::snmprec_bad_oid, 1},
-        bad_line_case{"1.3.6.1.99999999999|4|a\n", fc::error::snmprec_bad_oid, 1},
-        bad_line_case{"\n\n1.3.6.1.1|99|a\n", fc::error::snmprec_bad_tag, 3},
-        bad_line_case{"1.3.6.1.1|four|a\n", fc::error::snmprec_bad_tag, 1},
-        bad_line_case{"1.3.6.1.1|2|12a\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|2|99999999999\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|65|-1\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|65|4294967296\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|4x|abc\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|4x|zz\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|64|300.0.0.1\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|64|1.2.3\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|64x|0102\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|6|not.an.oid\n", fc::error::snmprec_bad_value, 1},
-        bad_line_case{"1.3.6.1.1|4|a\n1.3.6.1.2|4|b\n1.3.6.1.1|4|c\n",
-                      fc::error::snmprec_duplicate_oid, 3}));
+    ::testing::Values(bad_line_case{"1.3.6.1.1|4|ok\nno separators here\n",
+                                    fc::error::snmprec_syntax, 2},
+                      bad_line_case{"1.3.6.1.1|4\n", fc::error::snmprec_syntax, 1},
+                      bad_line_case{"1.3.x.1|4|a\n", fc::error::snmprec_bad_oid, 1},
+                      bad_line_case{"1.3..1|4|a\n", fc::error::snmprec_bad_oid, 1},
+                      bad_line_case{"|4|a\n", fc::error::snmprec_bad_oid, 1},
+                      bad_line_case{"1.3.6.1.99999999999|4|a\n", fc::error::snmprec_bad_oid, 1},
+                      bad_line_case{"\n\n1.3.6.1.1|99|a\n", fc::error::snmprec_bad_tag, 3},
+                      bad_line_case{"1.3.6.1.1|four|a\n", fc::error::snmprec_bad_tag, 1},
+                      bad_line_case{"1.3.6.1.1|2|12a\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|2|99999999999\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|65|-1\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|65|4294967296\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|4x|abc\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|4x|zz\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|64|300.0.0.1\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|64|1.2.3\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|64x|0102\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|6|not.an.oid\n", fc::error::snmprec_bad_value, 1},
+                      bad_line_case{"1.3.6.1.1|4|a\n1.3.6.1.2|4|b\n1.3.6.1.1|4|c\n",
+                                    fc::error::snmprec_duplicate_oid, 3}));
 
 TEST(Snmprec, LenientModeSkipsBadLinesAndListsThem) {
-  auto r = fc::parse_snmprec("1.3.6.1.1|4|a\n1.3.6.1.2|65|6git3159\ngarbage\n1.3.6.1.3|2|5\n1.3.6.1.1|4|b\n",
-                             "x.snmprec", {.skip_bad_lines = true});
+  auto r = fc::parse_snmprec(
+      "1.3.6.1.1|4|a\n1.3.6.1.2|65|6git3159\ngarbage\n1.3.6.1.3|2|5\n1.3.6.1.1|4|b\n", "x.snmprec",
+      {.skip_bad_lines = true});
   ASSERT_TRUE(r) << r.message();
   EXPECT_EQ(r.view.size(), 2u);
   EXPECT_EQ(r.view.get(O("1.3.6.1.1"))->bytes, "a");  // the first of a duplicate is kept

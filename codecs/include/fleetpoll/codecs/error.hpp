@@ -12,16 +12,16 @@ namespace fleetpoll::codecs {
 enum class error {
   ok = 0,
   // ---- SNMP/BER decoding ----
-  truncated = 1,          // the packet ends inside a TLV
-  bad_length,             // a length that is indefinite, over-long, or exceeds its container
-  bad_tag,                // a tag that is not what the grammar requires at that position
-  bad_version,            // SNMP version other than v1 (0) or v2c (1)
-  bad_pdu_type,           // a PDU that is not Response or Report where one was expected
-  bad_integer,            // an INTEGER with no bytes or more than fits its type
-  bad_oid,                // an OBJECT IDENTIFIER that is empty, over-long or badly encoded
-  bad_value,              // a varbind value of a type that SNMP does not allow
-  trailing_data,          // bytes after the outer SEQUENCE
-  too_many_varbinds,      // more varbinds than the decoder accepts (see snmp_codec.hpp)
+  truncated = 1,      // the packet ends inside a TLV
+  bad_length,         // a length that is indefinite, over-long, or exceeds its container
+  bad_tag,            // a tag that is not what the grammar requires at that position
+  bad_version,        // SNMP version other than v1 (0) or v2c (1)
+  bad_pdu_type,       // a PDU that is not Response or Report where one was expected
+  bad_integer,        // an INTEGER with no bytes or more than fits its type
+  bad_oid,            // an OBJECT IDENTIFIER that is empty, over-long or badly encoded
+  bad_value,          // a varbind value of a type that SNMP does not allow
+  trailing_data,      // bytes after the outer SEQUENCE
+  too_many_varbinds,  // more varbinds than the decoder accepts (see snmp_codec.hpp)
   // ---- SNMP/BER encoding ----
   buffer_too_small = 20,  // the caller's buffer cannot hold the encoded packet
   invalid_request,        // a request that cannot be encoded (no OIDs, bad field for the PDU type)

@@ -20,8 +20,14 @@ class mib_view {
   explicit mib_view(std::vector<varbind> rows);  // sorts; keeps the last of duplicate OIDs
 
   // Appends; call seal() before reading. Cheap for bulk loading.
-  void add(oid name, value v) { rows_.push_back({std::move(name), std::move(v)}); sealed_ = false; }
-  void add(varbind vb) { rows_.push_back(std::move(vb)); sealed_ = false; }
+  void add(oid name, value v) {
+    rows_.push_back({std::move(name), std::move(v)});
+    sealed_ = false;
+  }
+  void add(varbind vb) {
+    rows_.push_back(std::move(vb));
+    sealed_ = false;
+  }
   // Sorts and removes duplicate OIDs (the last added wins). Returns how many duplicates it removed.
   std::size_t seal();
 

@@ -77,14 +77,15 @@ std::vector<schema::PrinterCondition> decode_error_state(std::string_view octets
 // Quality and percent of a level against a capacity (RFC 3805 semantics).
 struct level_judgement {
   schema::LevelQuality quality = schema::LevelQuality::missing;
-  std::optional<std::int16_t> percent;  // of max_capacity, rounded half up; set for exact / percent_only
+  std::optional<std::int16_t>
+      percent;  // of max_capacity, rounded half up; set for exact / percent_only
 };
 struct level_input {
   std::optional<std::int64_t> level;
   std::optional<std::int64_t> max_capacity;
-  std::optional<std::int32_t> unit;          // PrtMarkerSuppliesSupplyUnitTC / PrtCapacityUnitTC
-  bool capacity_100_means_percent = false;   // supplies: max 100 without a unit is a percent scale
-  bool status_codes = false;                 // the device reports 0..3 status codes (Brother)
+  std::optional<std::int32_t> unit;         // PrtMarkerSuppliesSupplyUnitTC / PrtCapacityUnitTC
+  bool capacity_100_means_percent = false;  // supplies: max 100 without a unit is a percent scale
+  bool status_codes = false;                // the device reports 0..3 status codes (Brother)
 };
 level_judgement judge_level(const level_input& in);
 

@@ -68,12 +68,12 @@ constexpr std::uint32_t marker_index = 2, role = 3, value = 4, tonality = 5;
 }
 inline const oid prt_alert_entry{1, 3, 6, 1, 2, 1, 43, 18, 1, 1};
 namespace prt_alert_col {
-constexpr std::uint32_t severity = 2, training_level = 3, group = 4, group_index = 5,
-                        location = 6, code = 7, description = 8, time = 9;
+constexpr std::uint32_t severity = 2, training_level = 3, group = 4, group_index = 5, location = 6,
+                        code = 7, description = 8, time = 9;
 }
 
 // RFC 3805 special values of capacity and level columns.
-constexpr std::int64_t level_other = -1;           // "no restriction"
+constexpr std::int64_t level_other = -1;  // "no restriction"
 constexpr std::int64_t level_unknown = -2;
 constexpr std::int64_t level_some_remaining = -3;
 
@@ -84,8 +84,8 @@ enum class data_class : std::uint8_t { identity, status, alerts, supplies, count
 
 struct walk_item {
   data_class cls;
-  oid prefix;      // walk everything below it (a table column, a table entry or a group)
-  bool scalar;     // true: a single instance to GET (prefix is the full instance OID)
+  oid prefix;   // walk everything below it (a table column, a table entry or a group)
+  bool scalar;  // true: a single instance to GET (prefix is the full instance OID)
 };
 
 // Everything normalize() reads, in a stable order. Vendor-private scalars are included (they are

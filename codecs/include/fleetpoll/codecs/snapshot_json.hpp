@@ -22,7 +22,8 @@ struct json_options {
   bool include_raw = false;
 };
 
-boost::json::value snapshot_to_json(const schema::DeviceSnapshot& snapshot, const json_options& options = {});
+boost::json::value snapshot_to_json(const schema::DeviceSnapshot& snapshot,
+                                    const json_options& options = {});
 
 // Compact (one line, for JSON lines) or indented by two spaces. No trailing newline.
 std::string to_json_text(const boost::json::value& v, bool pretty = false);

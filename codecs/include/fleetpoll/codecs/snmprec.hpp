@@ -34,11 +34,11 @@ struct snmprec_skipped_line {
 };
 
 struct snmprec_result {
-  mib_view view;              // sealed; empty on error
-  std::error_code ec;         // a codecs::error, or empty on success
-  std::size_t line = 0;       // 1-based line of the error (0 when not about a line)
-  std::string detail;         // what was wrong, for humans
-  std::string source;         // the name given for the input (file path)
+  mib_view view;                              // sealed; empty on error
+  std::error_code ec;                         // a codecs::error, or empty on success
+  std::size_t line = 0;                       // 1-based line of the error (0 when not about a line)
+  std::string detail;                         // what was wrong, for humans
+  std::string source;                         // the name given for the input (file path)
   std::vector<snmprec_skipped_line> skipped;  // lenient mode only: lines left out, in order
 
   explicit operator bool() const noexcept { return !ec; }

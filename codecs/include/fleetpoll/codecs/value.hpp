@@ -44,9 +44,13 @@ struct value {
   // OBJECT IDENTIFIER.
   oid object;
 
-  static value make_integer(std::int64_t v) { return {value_type::integer, static_cast<std::uint64_t>(v), {}, {}}; }
+  static value make_integer(std::int64_t v) {
+    return {value_type::integer, static_cast<std::uint64_t>(v), {}, {}};
+  }
   static value make_unsigned(value_type t, std::uint64_t v) { return {t, v, {}, {}}; }
-  static value make_string(std::string s) { return {value_type::octet_string, 0, std::move(s), {}}; }
+  static value make_string(std::string s) {
+    return {value_type::octet_string, 0, std::move(s), {}};
+  }
   static value make_oid(oid o) { return {value_type::object_id, 0, {}, std::move(o)}; }
   static value make(value_type t) { return {t, 0, {}, {}}; }
 

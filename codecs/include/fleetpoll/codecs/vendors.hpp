@@ -16,9 +16,9 @@
 namespace fleetpoll::codecs {
 
 struct vendor_entry {
-  std::uint32_t enterprise;      // IANA private enterprise number (1.3.6.1.4.1.N)
-  std::string_view registrant;   // who holds the number
-  std::string_view brand;        // the brand fleetpoll reports as `vendor`
+  std::uint32_t enterprise;     // IANA private enterprise number (1.3.6.1.4.1.N)
+  std::string_view registrant;  // who holds the number
+  std::string_view brand;       // the brand fleetpoll reports as `vendor`
 };
 
 // The printer vendors fleetpoll knows, by enterprise number.
@@ -28,7 +28,8 @@ const vendor_entry* find_vendor(std::uint32_t enterprise) noexcept;
 // The brand a text names at its start ("RICOH MP C2503 ..." -> "Ricoh", "HP ETHERNET ..." ->
 // "HP", "Gestetner ..." -> "Gestetner"), or nullopt. Case-insensitive; the brand must be a whole
 // word. `matched` receives the length of the matched prefix.
-std::optional<std::string_view> brand_at_start(std::string_view text, std::size_t* matched = nullptr);
+std::optional<std::string_view> brand_at_start(std::string_view text,
+                                               std::size_t* matched = nullptr);
 
 // A model string without a leading brand word and without a trailing " series":
 // "Brother MFC-L2710DW series" -> "MFC-L2710DW", "HP Color LaserJet M880" -> "Color LaserJet M880".
@@ -52,9 +53,9 @@ std::string ieee1284_field(std::string_view device_id, std::string_view key);
 enum class vendor_fact : std::uint8_t { model, serial, firmware, device_id };
 struct vendor_scalar {
   vendor_fact fact;
-  std::uint32_t enterprise;      // the subtree it lives in
-  oid name;                      // full instance OID
-  std::string_view strip_prefix; // text to drop at the start of the value (e.g. "Firmware Ver.")
+  std::uint32_t enterprise;       // the subtree it lives in
+  oid name;                       // full instance OID
+  std::string_view strip_prefix;  // text to drop at the start of the value (e.g. "Firmware Ver.")
 };
 // In priority order per fact.
 std::span<const vendor_scalar> vendor_scalars();
