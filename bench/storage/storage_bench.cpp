@@ -89,8 +89,9 @@ ingest_figures ingest_phase(const fs::path& dir, int devices, double hours, bool
   auto s = open_store(dir, sim::sim_epoch_ms + 400 * sim::day_ms);
   // Monday from 08:00: office hours, when printers print and levels, counters, trays and
   // alerts move (a night of unchanged polls would flatter the figure).
-  const std::uint64_t begin = sim::sim_epoch_ms + 8 * 3'600'000;
+  const std::uint64_t begin = sim::sim_epoch_ms + 8ull * 3'600'000;
   std::vector<std::unique_ptr<sim::office_printer>> fleet;
+  fleet.reserve(static_cast<std::size_t>(devices));
   for (int i = 0; i < devices; ++i)
     fleet.push_back(std::make_unique<sim::office_printer>(i, begin, 7, sim::office_profile{}));
   sim::cadence c;

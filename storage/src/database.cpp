@@ -95,7 +95,7 @@ rocksdb::ColumnFamilyOptions cf_options(std::size_t which, const db_tuning& t,
     case cf_events:
       // Time series and history: written once, read in ranges, kept for a year. Large blocks
       // and zstd for density; no bloom filter (range scans only).
-      table.block_size = 16 * 1024;
+      table.block_size = std::size_t{16} * 1024;
       o.compression = rocksdb::kLZ4Compression;
       o.bottommost_compression = rocksdb::kZSTD;
       o.bottommost_compression_opts.enabled = true;
@@ -373,7 +373,7 @@ std::error_code load_states(const db_ref& r, std::vector<device_state>& out,
   const std::string start(1, device_key_tag);
   for (it->Seek(start); it->Valid(); it->Next()) {
     const auto k = it->key();
-    if (k.size() == 0 || k[0] != device_key_tag) break;
+    if (k.empty() || k[0] != device_key_tag) break;
     device_state st;
     const auto v = it->value();
     if (k.size() != 9 || !parse_state(std::string_view(v.data(), v.size()), st) ||
@@ -421,7 +421,8 @@ std::error_code read_samples(const db_ref& r, std::uint64_t device_id, const ser
   const auto [w0, w1] = weeks_of(r, since_ms, until_ms);
   since_ms = std::max(since_ms, r.cutoff_ms);
   // A printer stores a few hundred samples a day: avoid regrowing through a month of them.
-  if (!only && w0 <= w1) out.reserve(std::min<std::size_t>(2048u * (w1 - w0 + 1), 1u << 16));
+  if (!only && w0 <= w1)
+    out.reserve(std::min<std::size_t>(std::size_t{2048} * (w1 - w0 + 1), 1u << 16));
   std::unique_ptr<rocksdb::Iterator> it(
       r.db->NewIterator(rocksdb::ReadOptions(), r.cf[cf_samples]));
   // Collected per week; a series spans weeks, so sort by series then time at the end.

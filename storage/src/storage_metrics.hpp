@@ -14,9 +14,11 @@
 namespace fleetpoll::storage::detail {
 
 // fleetpoll_storage_polls_total{result}
-enum class poll_result { written, unchanged, rejected, failed, count_ };
+enum class poll_result { written, unchanged, rejected, failed };
+inline constexpr std::size_t poll_result_count = 4;
 // fleetpoll_storage_write_errors_total{error}
-enum class write_error_kind { no_space, io_error, corruption, unavailable, count_ };
+enum class write_error_kind { no_space, io_error, corruption, unavailable };
+inline constexpr std::size_t write_error_kind_count = 4;
 write_error_kind kind_of(std::error_code ec) noexcept;
 
 struct storage_metrics {
@@ -28,9 +30,8 @@ struct storage_metrics {
   prometheus::Counter* records_appended;
   prometheus::Counter* records_acknowledged;
   prometheus::Counter* writes;
-  std::array<prometheus::Counter*, static_cast<std::size_t>(write_error_kind::count_)>
-      write_errors{};
-  std::array<prometheus::Counter*, static_cast<std::size_t>(poll_result::count_)> polls{};
+  std::array<prometheus::Counter*, write_error_kind_count> write_errors{};
+  std::array<prometheus::Counter*, poll_result_count> polls{};
   prometheus::Counter* samples_written;
   prometheus::Counter* retention_samples;
   prometheus::Counter* retention_events;

@@ -43,7 +43,7 @@ rocksdb::Slice slice(std::string_view s) {
 
 std::error_code validate(const store_options& o, std::string& detail) {
   const auto& t = o.thresholds;
-  auto bad = [&](std::string what) {
+  auto bad = [&](const std::string& what) {
     detail = "invalid storage option: " + what;
     return std::error_code(error::invalid_options);
   };
@@ -669,7 +669,7 @@ class store::impl final : public storage::outbox {
           r.db->NewIterator(rocksdb::ReadOptions(), r.cf[cf_devices]));
       for (it->Seek(std::string(1, address_key_tag)); it->Valid(); it->Next()) {
         const auto k = it->key();
-        if (k.size() == 0 || k[0] != address_key_tag) break;
+        if (k.empty() || k[0] != address_key_tag) break;
         if (it->value().size() == 8)
           addresses.emplace_back(std::string(k.data() + 1, k.size() - 1),
                                  get_be64(it->value().data()));
