@@ -5,6 +5,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 
@@ -101,6 +102,11 @@ rocksdb::ColumnFamilyOptions cf_options(std::size_t which, const db_tuning& t,
       o.bottommost_compression_opts.enabled = true;
       o.bottommost_compression_opts.level = 3;
       o.write_buffer_size = which == cf_samples ? t.write_buffer_bytes : t.write_buffer_bytes / 2;
+      // A series (samples: week, device, kind, hrDeviceIndex, index) or a device's week (events)
+      // grows in time order: inserting next to the last key of the same prefix skips most of the
+      // skip list's search (measured: a quarter less CPU per poll).
+      o.memtable_insert_with_hint_prefix_extractor.reset(
+          rocksdb::NewFixedPrefixTransform(which == cf_samples ? 21 : 12));
       break;
     case cf_outbox:
       // A queue: appended at the tail, deleted at the head. Files full of tombstones are
@@ -113,6 +119,8 @@ rocksdb::ColumnFamilyOptions cf_options(std::size_t which, const db_tuning& t,
     default:
       // devices, meta: point lookups.
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      if (which == cf_devices)  // the same 'D' key is rewritten over and over
+        o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(9));
       o.compression = rocksdb::kLZ4Compression;
       o.write_buffer_size = std::max<std::size_t>(t.write_buffer_bytes / 4, 1u << 20);
       break;
@@ -132,6 +140,12 @@ rocksdb::DBOptions db_options(const db_tuning& t, bool secondary) {
   o.max_total_wal_size = 64u << 20;
   o.listeners = t.listeners;
   o.avoid_unnecessary_blocking_io = true;
+  // Writers waiting for the write group block instead of spinning with sched_yield: on two
+  // shared cores spinning only takes the CPU from the thread that holds the group.
+  o.enable_write_thread_adaptive_yield = false;
+  // Memtable inserts by the write group's leader, so that the insert hints above apply (they
+  // are ignored by concurrent inserts; two shared cores gain little from those).
+  o.allow_concurrent_memtable_write = false;
   return o;
 }
 
