@@ -224,7 +224,8 @@ void office_printer::step(std::uint64_t t) {
   }
   if (jam_until_ && t >= jam_until_) jam_until_ = 0;
   if (p_.counter_reset_per_day > 0 && u(rng_) < p_.counter_reset_per_day / 1440.0) {
-    life_ = static_cast<std::uint64_t>(u(rng_) * static_cast<double>(life_ / 2));  // always backwards
+    life_ =
+        static_cast<std::uint64_t>(u(rng_) * static_cast<double>(life_ / 2));  // always backwards
     truth_.push_back({t, truth_event::counter_reset, 1, 0});
   }
 
