@@ -4,9 +4,12 @@
 #include <iostream>
 #include <string>
 
+#include "fleetpoll/engine/discover_command.hpp"
 #include "fleetpoll/engine/probe_command.hpp"
+#include "fleetpoll/engine/run_command.hpp"
 #include "fleetpoll/engine/version.hpp"
 #include "fleetpoll/storage/commands.hpp"
+#include "fleetpoll/uplink/receive_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fleetpoll — watches printer fleets over SNMP (loopback-safe defaults)"};
@@ -18,6 +21,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   fleetpoll::engine::add_probe_command(app, exit_code);
   fleetpoll::storage::add_storage_commands(app, exit_code);
+  fleetpoll::uplink::add_receive_command(app, exit_code);
+  fleetpoll::engine::add_run_command(app, exit_code);
+  fleetpoll::engine::add_discover_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -3,14 +3,24 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 
 #include "fleetpoll/codecs/normalize.hpp"
 #include "fleetpoll/codecs/snapshot_json.hpp"
 #include "fleetpoll/codecs/snmprec.hpp"
+#include "fleetpoll/engine/snmp_client.hpp"
+#include "fleetpoll/engine/targets.hpp"
+#include "fleetpoll/engine/walker.hpp"
 
 namespace fleetpoll::engine {
 namespace {
@@ -19,7 +29,9 @@ namespace fs = std::filesystem;
 namespace s = fleetpoll::schema;
 namespace codecs = fleetpoll::codecs;
 
-std::string sv(const flatbuffers::String* str) { return str ? str->str() : std::string(); }
+std::string sv(const flatbuffers::String* str) {
+  return str ? str->str() : std::string();
+}
 
 // Display width: code points, East Asian wide ones counted twice (enough for aligned tables).
 std::size_t width(std::string_view t) {
@@ -28,9 +40,11 @@ std::size_t width(std::string_view t) {
     auto c = static_cast<unsigned char>(t[i]);
     std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
     std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1Fu) : n == 3 ? (c & 0x0Fu) : (c & 0x07u);
-    for (std::size_t k = 1; k < n && i + k < t.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3Fu);
-    bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
-                (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+    for (std::size_t k = 1; k < n && i + k < t.size(); ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3Fu);
+    bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+                (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
                 (cp >= 0xFFE0 && cp <= 0xFFE6);
     w += wide ? 2 : 1;
     i += n;
@@ -64,15 +78,24 @@ std::string uptime_text(std::uint32_t ticks) {
 
 std::string source_name(s::Source src) {
   switch (src) {
-    case s::Source::sys_descr: return "sysDescr";
-    case s::Source::sys_object_id: return "sysObjectID";
-    case s::Source::hr_device: return "hrDeviceDescr";
-    case s::Source::printer_mib: return "Printer-MIB";
-    case s::Source::vendor_mib: return "vendor MIB";
-    case s::Source::ieee1284: return "IEEE 1284 device ID";
-    case s::Source::if_table: return "ifTable";
-    case s::Source::configured: return "configured";
-    default: return "unknown";
+    case s::Source::sys_descr:
+      return "sysDescr";
+    case s::Source::sys_object_id:
+      return "sysObjectID";
+    case s::Source::hr_device:
+      return "hrDeviceDescr";
+    case s::Source::printer_mib:
+      return "Printer-MIB";
+    case s::Source::vendor_mib:
+      return "vendor MIB";
+    case s::Source::ieee1284:
+      return "IEEE 1284 device ID";
+    case s::Source::if_table:
+      return "ifTable";
+    case s::Source::configured:
+      return "configured";
+    default:
+      return "unknown";
   }
 }
 
@@ -86,8 +109,9 @@ std::string level_text(const s::Supply& sp) {
 std::string status_text(const s::DeviceSnapshot& snap) {
   const auto* st = snap.status();
   if (st == nullptr) return "unknown";
-  std::string t = st->hr_device_status() ? name_or_number(*st->hr_device_status(), s::EnumNameHrDeviceStatus)
-                                          : std::string("unknown");
+  std::string t = st->hr_device_status()
+                      ? name_or_number(*st->hr_device_status(), s::EnumNameHrDeviceStatus)
+                      : std::string("unknown");
   if (st->conditions() && st->conditions()->size() > 0) {
     t += "(";
     bool first = true;
@@ -125,7 +149,8 @@ struct table_printer {
       }
     for (const auto& r : rows) {
       std::string line(indent);
-      for (std::size_t i = 0; i < r.size(); ++i) line += (i + 1 < r.size() ? pad(r[i], w[i] + 2) : r[i]);
+      for (std::size_t i = 0; i < r.size(); ++i)
+        line += (i + 1 < r.size() ? pad(r[i], w[i] + 2) : r[i]);
       while (!line.empty() && line.back() == ' ') line.pop_back();
       o << line << "\n";
     }
@@ -141,16 +166,21 @@ std::string probe_table(const s::DeviceSnapshot& snap, std::string_view label) {
   table_printer head;
   if (id) {
     std::string vendor = sv(id->vendor());
-    head.add({"vendor", vendor.empty() ? "unknown" : vendor + "  (" + source_name(id->vendor_source()) + ")"});
+    head.add({"vendor", vendor.empty() ? "unknown"
+                                       : vendor + "  (" + source_name(id->vendor_source()) + ")"});
     if (id->enterprise())
-      head.add({"enterprise", std::to_string(*id->enterprise()) +
-                                  (id->enterprise_name() ? "  " + id->enterprise_name()->str() : std::string())});
+      head.add({"enterprise",
+                std::to_string(*id->enterprise()) +
+                    (id->enterprise_name() ? "  " + id->enterprise_name()->str() : std::string())});
     std::string model = sv(id->model());
-    head.add({"model", model.empty() ? "unknown" : model + "  (" + source_name(id->model_source()) + ")"});
+    head.add({"model",
+              model.empty() ? "unknown" : model + "  (" + source_name(id->model_source()) + ")"});
     std::string serial = sv(id->serial());
-    head.add({"serial", serial.empty() ? "-" : serial + "  (" + source_name(id->serial_source()) + ")"});
+    head.add(
+        {"serial", serial.empty() ? "-" : serial + "  (" + source_name(id->serial_source()) + ")"});
     std::string fw = sv(id->firmware());
-    head.add({"firmware", fw.empty() ? "-" : fw + "  (" + source_name(id->firmware_source()) + ")"});
+    head.add(
+        {"firmware", fw.empty() ? "-" : fw + "  (" + source_name(id->firmware_source()) + ")"});
     head.add({"mac", id->mac() ? id->mac()->str() : "-"});
     if (id->sys_descr()) head.add({"sysDescr", id->sys_descr()->str()});
     if (id->sys_name()) head.add({"sysName", id->sys_name()->str()});
@@ -160,7 +190,8 @@ std::string probe_table(const s::DeviceSnapshot& snap, std::string_view label) {
   }
   std::string st = status_text(snap);
   if (snap.status() && snap.status()->hr_printer_status())
-    st += ", printer " + name_or_number(*snap.status()->hr_printer_status(), s::EnumNameHrPrinterStatus);
+    st += ", printer " +
+          name_or_number(*snap.status()->hr_printer_status(), s::EnumNameHrPrinterStatus);
   head.add({"status", st});
   head.print(o, "");
 
@@ -171,7 +202,8 @@ std::string probe_table(const s::DeviceSnapshot& snap, std::string_view label) {
     for (const auto* sp : *snap.supplies()) {
       t.add({std::to_string(sp->hr_device_index()) + "." + std::to_string(sp->index()),
              sp->type() ? name_or_number(*sp->type(), s::EnumNameSupplyType) : "-",
-             sp->colorant() ? sp->colorant()->str() : "-", sp->description() ? sp->description()->str() : "-",
+             sp->colorant() ? sp->colorant()->str() : "-",
+             sp->description() ? sp->description()->str() : "-",
              opt_num(sp->level()) + "/" + opt_num(sp->max_capacity()),
              sp->unit() ? name_or_number(*sp->unit(), s::EnumNameUnit) : "-",
              sp->remaining_percent() ? std::to_string(*sp->remaining_percent()) + "% left"
@@ -187,9 +219,11 @@ std::string probe_table(const s::DeviceSnapshot& snap, std::string_view label) {
     t.add({"idx", "name", "level/max", "unit", "percent", "quality"});
     for (const auto* tr : *snap.trays())
       t.add({std::to_string(tr->hr_device_index()) + "." + std::to_string(tr->index()),
-             tr->name() ? tr->name()->str() : "-", opt_num(tr->current_level()) + "/" + opt_num(tr->max_capacity()),
+             tr->name() ? tr->name()->str() : "-",
+             opt_num(tr->current_level()) + "/" + opt_num(tr->max_capacity()),
              tr->capacity_unit() ? name_or_number(*tr->capacity_unit(), s::EnumNameUnit) : "-",
-             tr->percent() ? std::to_string(*tr->percent()) + "%" : "-", s::EnumNameLevelQuality(tr->quality())});
+             tr->percent() ? std::to_string(*tr->percent()) + "%" : "-",
+             s::EnumNameLevelQuality(tr->quality())});
     t.print(o, "  ");
   }
   if (snap.markers() && snap.markers()->size() > 0) {
@@ -197,8 +231,8 @@ std::string probe_table(const s::DeviceSnapshot& snap, std::string_view label) {
     table_printer t;
     t.add({"marker", "life", "since power-on", "unit"});
     for (const auto* m : *snap.markers())
-      t.add({std::to_string(m->hr_device_index()) + "." + std::to_string(m->index()), opt_num(m->life_count()),
-             opt_num(m->power_on_count()),
+      t.add({std::to_string(m->hr_device_index()) + "." + std::to_string(m->index()),
+             opt_num(m->life_count()), opt_num(m->power_on_count()),
              m->counter_unit() ? name_or_number(*m->counter_unit(), s::EnumNameUnit) : "-"});
     t.print(o, "  ");
   }
@@ -209,7 +243,9 @@ std::string probe_table(const s::DeviceSnapshot& snap, std::string_view label) {
     for (const auto* a : *snap.alerts())
       t.add({std::to_string(a->hr_device_index()) + "." + std::to_string(a->index()),
              a->severity() ? name_or_number(*a->severity(), s::EnumNameAlertSeverity) : "-",
-             a->training_level() ? name_or_number(*a->training_level(), s::EnumNameAlertTrainingLevel) : "-",
+             a->training_level()
+                 ? name_or_number(*a->training_level(), s::EnumNameAlertTrainingLevel)
+                 : "-",
              (a->group() ? name_or_number(*a->group(), s::EnumNameAlertGroup) : "-") +
                  (a->group_index() ? "#" + std::to_string(*a->group_index()) : ""),
              a->code() ? name_or_number(*a->code(), s::EnumNameAlertCode) : "-",
@@ -236,20 +272,173 @@ std::string probe_summary_line(const s::DeviceSnapshot& snap, std::string_view l
   std::ostringstream o;
   o << label << ": vendor=" << kv_quote(vendor.empty() ? "unknown" : vendor)
     << " model=" << kv_quote(model.empty() ? "unknown" : model) << " serial=" << kv_quote(serial)
-    << " supplies=" << (supplies.empty() ? "-" : kv_quote(supplies)) << " status=" << status_text(snap);
+    << " supplies=" << (supplies.empty() ? "-" : kv_quote(supplies))
+    << " status=" << status_text(snap);
   std::string line = o.str();
   std::replace(line.begin(), line.end(), '\n', ' ');
   return line;
 }
 
-int run_probe(const probe_options& options, std::ostream& out, std::ostream& err) {
-  if (!options.targets.empty()) {
-    err << "fleetpoll probe: live devices are not supported yet (" << options.targets.front()
-        << "); use --snmprec FILE\n";
+namespace {
+
+void render(const probe_options& options, const s::DeviceSnapshot& snap, const std::string& label,
+            const std::string& source, std::ostream& out) {
+  switch (options.format) {
+    case probe_format::json:
+      out << codecs::to_json_text(codecs::snapshot_to_json(snap), options.pretty) << "\n";
+      break;
+    case probe_format::summary:
+      out << probe_summary_line(snap, label) << "\n";
+      break;
+    case probe_format::table:
+      out << probe_table(snap, source) << "\n";
+      break;
+  }
+}
+
+void print_stats(std::ostream& err, const std::string& label, const walk_result& r) {
+  const auto& st = r.stats;
+  err << label << ": " << st.requests << " requests, " << st.attempts << " datagrams sent, "
+      << st.bytes_sent << " bytes sent, " << st.bytes_received << " bytes received (UDP payload; "
+      << st.bytes_sent + st.bytes_received + 28 * (st.attempts + st.requests)
+      << " with IPv4/UDP headers), " << st.varbinds << " varbinds (" << r.view.size()
+      << " kept), version "
+      << (!r.version                               ? "?"
+          : *r.version == codecs::snmp_version::v1 ? "1"
+                                                   : "2c")
+      << "\n";
+}
+
+struct live_device {
+  std::string label;  // as given on the command line
+  peer p;
+  walk_memory memory;
+  bool version_known = false;
+  std::string error;  // set when the target is unusable
+  std::optional<walk_result> result;
+  std::uint64_t started_ms = 0;
+};
+
+int run_live_probe(const probe_options& options, std::ostream& out, std::ostream& err) {
+  namespace asio = boost::asio;
+  const auto version = parse_version(options.version);
+  if (!version) {
+    err << "fleetpoll probe: --version must be auto, 1 or 2c\n";
     return 2;
   }
+  asio::io_context io;
+  std::vector<std::unique_ptr<live_device>> devices;
+  asio::ip::udp::resolver resolver(io);
+  for (const auto& text : options.targets) {
+    auto d = std::make_unique<live_device>();
+    d->label = text;
+    std::string why;
+    auto spec = parse_target_spec(text, why);
+    if (!spec) {
+      err << "fleetpoll probe: " << text << ": " << why << "\n";
+      return 2;
+    }
+    if (spec->k == target_spec::kind::range) {
+      err << "fleetpoll probe: " << text
+          << ": probe takes single devices; sweep ranges with `fleetpoll discover`\n";
+      return 2;
+    }
+    const std::uint16_t port = spec->port.value_or(options.port);
+    if (spec->k == target_spec::kind::host) {
+      boost::system::error_code ec;
+      auto res = resolver.resolve(spec->host, std::to_string(port), ec);
+      if (ec || res.empty()) {
+        d->error = "cannot resolve host name (" + ec.message() + ")";
+      } else {
+        d->p.address = res.begin()->endpoint();
+      }
+    } else {
+      d->p.address = asio::ip::udp::endpoint(spec->address, port);
+    }
+    d->p.community = options.community;
+    d->p.version =
+        *version == version_choice::v1 ? codecs::snmp_version::v1 : codecs::snmp_version::v2c;
+    d->version_known = *version != version_choice::auto_detect;
+    devices.push_back(std::move(d));
+  }
+  client_options co;
+  co.retries = std::max(0, options.retries);
+  co.rtt.initial = std::chrono::milliseconds(std::max<std::uint32_t>(1, options.timeout_ms));
+  co.rtt.max = std::max(co.rtt.max, co.rtt.initial);
+  co.rate.global_pps = 0;  // a handful of devices; the per-device gap still applies
+  co.rate.subnet_pps = 0;
+  snmp_client client(io, co);
+  if (auto ec = client.open()) {
+    err << "fleetpoll probe: cannot open a UDP socket: " << ec.message() << "\n";
+    return 1;
+  }
+  walk_options wo;
+  wo.retry_budget = std::max(4, co.retries * 2);
+  if (options.trace) wo.trace = [&err](const std::string& line) { err << line << "\n"; };
+  std::size_t running = 0;
+  for (const auto& d : devices) running += d->error.empty() ? 1 : 0;
+  const int rounds = std::max(1, options.repeat);
+  // Polls every device `rounds` times in a row; the last poll's result is kept.
+  std::function<void(live_device*, int)> poll = [&](live_device* dp, int left) {
+    dp->started_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    async_walk(client, dp->p, dp->memory, dp->version_known, default_plan(), all_classes, wo,
+               [&, dp, left](walk_result&& r) {
+                 if (r.version) dp->version_known = true;
+                 if (options.stats) print_stats(err, dp->label, r);
+                 dp->result = std::move(r);
+                 if (left > 1 && dp->result->answered) return poll(dp, left - 1);
+                 if (--running == 0)
+                   io.stop();  // the sockets' receive waits would keep run() going
+               });
+  };
+  for (auto& d : devices)
+    if (d->error.empty()) poll(d.get(), rounds);
+  if (running > 0) io.run();
+
+  int rc = 0;
+  for (const auto& d : devices) {
+    if (!d->error.empty()) {
+      err << d->label << ": " << d->error << "\n";
+      rc = 1;
+      continue;
+    }
+    const walk_result& r = *d->result;
+    if (!r.answered) {
+      err << d->label << ": no answer ("
+          << (r.ec ? r.ec.message() : std::string("nothing received"))
+          << "); check the address, port, version and community\n";
+      rc = 1;
+      continue;
+    }
+    if (r.ec) {
+      err << d->label << ": incomplete poll (" << r.ec.message() << "); complete classes: "
+          << (r.classes_complete ? class_names(r.classes_complete) : std::string("none")) << "\n";
+      rc = 1;
+    }
+    codecs::normalize_options nopts;
+    nopts.include_contact = options.include_contact;
+    nopts.source = format_endpoint(d->p.address);
+    nopts.polled_at_ms = d->started_ms;
+    auto buf = codecs::normalize(r.view, nopts);
+    render(options, *codecs::snapshot_of(buf), d->label, nopts.source, out);
+  }
+  out.flush();
+  return rc;
+}
+
+}  // namespace
+
+int run_probe(const probe_options& options, std::ostream& out, std::ostream& err) {
+  if (!options.targets.empty() && !options.snmprec_files.empty()) {
+    err << "fleetpoll probe: give either --snmprec FILE... or HOST[:PORT]..., not both\n";
+    return 2;
+  }
+  if (!options.targets.empty()) return run_live_probe(options, out, err);
   if (options.snmprec_files.empty()) {
-    err << "fleetpoll probe: nothing to probe; give --snmprec FILE...\n";
+    err << "fleetpoll probe: nothing to probe; give HOST[:PORT]... or --snmprec FILE...\n";
     return 2;
   }
   // A companion named together with its base file is merged into it, not probed alone.
@@ -259,7 +448,8 @@ int run_probe(const probe_options& options, std::ostream& out, std::ostream& err
     auto stem = p.stem().string();
     auto at = stem.find('@');
     if (at == std::string::npos) return false;
-    auto base = (p.parent_path() / (stem.substr(0, at) + p.extension().string())).lexically_normal();
+    auto base =
+        (p.parent_path() / (stem.substr(0, at) + p.extension().string())).lexically_normal();
     return named.count(base) > 0;
   };
 
@@ -306,14 +496,7 @@ int run_probe(const probe_options& options, std::ostream& out, std::ostream& err
     nopts.include_contact = options.include_contact;
     nopts.source = source;
     auto buf = codecs::normalize(view, nopts);
-    const auto* snap = codecs::snapshot_of(buf);
-    switch (options.format) {
-      case probe_format::json:
-        out << codecs::to_json_text(codecs::snapshot_to_json(*snap), options.pretty) << "\n";
-        break;
-      case probe_format::summary: out << probe_summary_line(*snap, file) << "\n"; break;
-      case probe_format::table: out << probe_table(*snap, source) << "\n"; break;
-    }
+    render(options, *codecs::snapshot_of(buf), file, source, out);
   }
   out.flush();
   return rc;
@@ -327,25 +510,58 @@ void add_probe_command(CLI::App& app, int& exit_code) {
   };
   auto st = std::make_shared<state>();
   auto* opts = &st->opts;
-  auto* cmd = app.add_subcommand("probe", "Show what fleetpoll makes of a printer: identity, status, supplies, "
-                                          "trays, counters, alerts");
-  cmd->add_option("--snmprec", opts->snmprec_files,
-                  "snmpsim recordings (.snmprec), one device each. Context companions NAME@CTX.snmprec next "
-                  "to a file are merged in automatically")
+  auto* cmd =
+      app.add_subcommand("probe",
+                         "Show what fleetpoll makes of a printer: identity, status, supplies, "
+                         "trays, counters, alerts");
+  cmd->add_option(
+         "--snmprec", opts->snmprec_files,
+         "snmpsim recordings (.snmprec), one device each. Context companions NAME@CTX.snmprec next "
+         "to a file are merged in automatically")
       ->expected(1, -1);
-  cmd->add_option("target", opts->targets, "HOST[:PORT] of a live device (not supported yet)");
-  auto* json = cmd->add_flag("--json", st->json, "One JSON object per printer per line (field names: docs/snapshot-schema.md)");
+  cmd->add_option("target", opts->targets,
+                  "HOST[:PORT] of live devices, polled once for every data class");
+  cmd->add_option("--community", opts->community, "Live devices: SNMP community (never printed)")
+      ->capture_default_str();
+  cmd->add_option("--version", opts->version,
+                  "Live devices: SNMP version: auto (v2c, falling back to v1), 1 or 2c")
+      ->capture_default_str();
+  cmd->add_option("--port", opts->port, "Live devices: UDP port when HOST has none")
+      ->capture_default_str();
+  cmd->add_option("--timeout", opts->timeout_ms,
+                  "Live devices: first attempt's timeout in ms (later attempts back off)")
+      ->capture_default_str();
+  cmd->add_option("--retries", opts->retries, "Live devices: retries per request")
+      ->capture_default_str();
+  cmd->add_flag("--trace", opts->trace, "Live devices: print every request and reply to stderr");
+  cmd->add_flag("--stats", opts->stats,
+                "Live devices: print what each poll cost on the wire to stderr");
+  cmd->add_option("--repeat", opts->repeat,
+                  "Live devices: poll N times in a row (later polls use what the first taught); "
+                  "print the last")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  auto* json =
+      cmd->add_flag("--json", st->json,
+                    "One JSON object per printer per line (field names: docs/snapshot-schema.md)");
   cmd->add_flag("--pretty", opts->pretty, "With --json: indent the JSON");
-  auto* summary = cmd->add_flag("--summary", st->summary, "Exactly one line per printer: file, vendor, model, serial, "
-                                             "supplies with levels, status");
+  auto* summary = cmd->add_flag("--summary", st->summary,
+                                "Exactly one line per printer: file, vendor, model, serial, "
+                                "supplies with levels, status");
   json->excludes(summary);
-  cmd->add_flag("--include-contact", opts->include_contact, "Include sysContact (it names a person)");
-  cmd->add_flag("--strict", opts->strict,
-                "Fail a recording at its first bad line (default: skip bad lines with a warning on stderr)");
-  cmd->footer("Errors go to stderr as FILE:LINE: message; the other files are still probed and the exit code "
-              "is 1. Skipped bad lines are warnings (FILE:LINE: skipped: ...) and keep exit code 0.\n");
+  cmd->add_flag("--include-contact", opts->include_contact,
+                "Include sysContact (it names a person)");
+  cmd->add_flag(
+      "--strict", opts->strict,
+      "Fail a recording at its first bad line (default: skip bad lines with a warning on stderr)");
+  cmd->footer(
+      "Errors go to stderr as FILE:LINE: message; the other files are still probed and the exit "
+      "code "
+      "is 1. Skipped bad lines are warnings (FILE:LINE: skipped: ...) and keep exit code 0.\n");
   cmd->callback([st, &exit_code]() {
-    st->opts.format = st->json ? probe_format::json : st->summary ? probe_format::summary : probe_format::table;
+    st->opts.format = st->json      ? probe_format::json
+                      : st->summary ? probe_format::summary
+                                    : probe_format::table;
     exit_code = run_probe(st->opts, std::cout, std::cerr);
   });
 }

@@ -26,6 +26,9 @@ udp::endpoint to_endpoint(const sockaddr_storage& sa, socklen_t len) {
   return ep;
 }
 
+// Room for one SO_RXQ_OVFL control message (a uint32 drop counter).
+constexpr std::size_t control_bytes = CMSG_SPACE(sizeof(std::uint32_t));
+
 }  // namespace
 
 struct udp_transport::impl : std::enable_shared_from_this<impl> {
@@ -39,6 +42,8 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
   bool receiving = false;
   bool flush_posted = false;
   bool waiting_writable = false;
+  std::uint32_t overflow_base = 0;  // last SO_RXQ_OVFL value seen
+  bool overflow_seen = false;
 
   // Send queue: destinations and payload slices of one arena.
   struct queued {
@@ -57,6 +62,7 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
   std::vector<mmsghdr> rx_msgs;
   std::vector<iovec> rx_iov;
   std::vector<sockaddr_storage> rx_from;
+  std::vector<std::uint8_t> rx_control;
 
   void arm_receive() {
     if (!receiving || !socket.is_open()) return;
@@ -66,6 +72,22 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
                         self->drain();
                         self->arm_receive();
                       });
+  }
+
+  void note_overflow(const msghdr& h) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL) continue;
+      std::uint32_t v = 0;
+      std::memcpy(&v, CMSG_DATA(c), sizeof v);
+      if (!overflow_seen) {
+        overflow_seen = true;
+        counters.receive_overflows += v;  // counted since the socket opened
+      } else {
+        counters.receive_overflows += static_cast<std::uint32_t>(v - overflow_base);
+      }
+      overflow_base = v;
+    }
   }
 
   void drain() {
@@ -80,12 +102,17 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
         rx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
         rx_msgs[i].msg_hdr.msg_iov = &rx_iov[i];
         rx_msgs[i].msg_hdr.msg_iovlen = 1;
+        rx_msgs[i].msg_hdr.msg_control = rx_control.data() + i * control_bytes;
+        rx_msgs[i].msg_hdr.msg_controllen = control_bytes;
       }
-      int got = ::recvmmsg(fd, rx_msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+      const int got =
+          ::recvmmsg(fd, rx_msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
       ++counters.receive_calls;
       if (got <= 0) return;
+      const auto now = clock::now();
       for (std::size_t i = 0; i < static_cast<std::size_t>(got) && receiving; ++i) {
         auto& m = rx_msgs[i];
+        note_overflow(m.msg_hdr);
         if (m.msg_hdr.msg_flags & MSG_TRUNC) {
           ++counters.truncated;
           continue;
@@ -93,7 +120,7 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
         ++counters.datagrams_received;
         counters.bytes_received += m.msg_len;
         on_receive(to_endpoint(rx_from[i], m.msg_hdr.msg_namelen),
-                   {rx_bytes.data() + i * cap, m.msg_len});
+                   {rx_bytes.data() + i * cap, m.msg_len}, now);
       }
       if (static_cast<std::size_t>(got) < n) return;
     }
@@ -109,9 +136,9 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
   }
 
   void flush() {
-    if (waiting_writable) return;
+    if (waiting_writable || !socket.is_open()) return;
     const int fd = socket.native_handle();
-    while (queue_head < queue.size() && socket.is_open()) {
+    while (queue_head < queue.size()) {
       const std::size_t n = std::min(opts.batch, queue.size() - queue_head);
       tx_msgs.assign(n, mmsghdr{});
       tx_iov.assign(n, iovec{});
@@ -123,10 +150,10 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
         tx_msgs[i].msg_hdr.msg_iov = &tx_iov[i];
         tx_msgs[i].msg_hdr.msg_iovlen = 1;
       }
-      int sent = ::sendmmsg(fd, tx_msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+      const int sent = ::sendmmsg(fd, tx_msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
       ++counters.send_calls;
       if (sent < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) {
           waiting_writable = true;  // socket buffer full: resume when writable
           socket.async_wait(udp::socket::wait_write,
                             [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -145,22 +172,36 @@ struct udp_transport::impl : std::enable_shared_from_this<impl> {
       }
       queue_head += static_cast<std::size_t>(sent);
     }
-    if (queue_head >= queue.size()) {
-      queue.clear();
-      arena.clear();
-      queue_head = 0;
-    }
+    queue.clear();
+    arena.clear();
+    queue_head = 0;
   }
 };
+
+udp_transport::stats& udp_transport::stats::operator+=(const stats& o) noexcept {
+  datagrams_sent += o.datagrams_sent;
+  bytes_sent += o.bytes_sent;
+  send_errors += o.send_errors;
+  send_calls += o.send_calls;
+  datagrams_received += o.datagrams_received;
+  bytes_received += o.bytes_received;
+  receive_calls += o.receive_calls;
+  truncated += o.truncated;
+  receive_overflows += o.receive_overflows;
+  return *this;
+}
 
 udp_transport::udp_transport(asio::io_context& io, const options& opts)
     : impl_(std::make_shared<impl>(io, opts)) {}
 
-udp_transport::~udp_transport() { close(); }
+udp_transport::~udp_transport() {
+  close();
+}
 
 std::error_code udp_transport::open(const endpoint& local) {
   boost::system::error_code ec;
   auto& s = impl_->socket;
+  if (s.is_open()) return std::make_error_code(std::errc::already_connected);
   s.open(local.protocol(), ec);
   if (!ec && local.address().is_v6()) s.set_option(asio::ip::v6_only(true), ec);
   if (!ec) s.bind(local, ec);
@@ -173,12 +214,17 @@ std::error_code udp_transport::open(const endpoint& local) {
   s.set_option(asio::socket_base::receive_buffer_size(impl_->opts.receive_buffer_bytes), ignore);
   s.set_option(asio::socket_base::send_buffer_size(impl_->opts.send_buffer_bytes), ignore);
   s.native_non_blocking(true, ignore);
-  const std::size_t n = std::max<std::size_t>(1, impl_->opts.batch);
-  impl_->opts.batch = n;
-  impl_->rx_bytes.assign(n * impl_->opts.max_datagram, 0);
+  const int one = 1;
+  (void)::setsockopt(s.native_handle(), SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+  auto& o = impl_->opts;
+  o.batch = std::clamp<std::size_t>(o.batch, 1, 1024);
+  o.max_datagram = std::clamp<std::size_t>(o.max_datagram, 512, 65536);
+  const std::size_t n = o.batch;
+  impl_->rx_bytes.assign(n * o.max_datagram, 0);
   impl_->rx_msgs.assign(n, mmsghdr{});
   impl_->rx_iov.assign(n, iovec{});
   impl_->rx_from.assign(n, sockaddr_storage{});
+  impl_->rx_control.assign(n * control_bytes, 0);
   return {};
 }
 
@@ -187,9 +233,17 @@ udp_transport::endpoint udp_transport::local_endpoint() const {
   return impl_->socket.local_endpoint(ec);
 }
 
-bool udp_transport::is_open() const noexcept { return impl_->socket.is_open(); }
+bool udp_transport::is_open() const noexcept {
+  return impl_->socket.is_open();
+}
 
-const udp_transport::stats& udp_transport::counters() const noexcept { return impl_->counters; }
+const udp_transport::stats& udp_transport::counters() const noexcept {
+  return impl_->counters;
+}
+
+std::size_t udp_transport::queued() const noexcept {
+  return impl_->queue.size() - impl_->queue_head;
+}
 
 void udp_transport::start(receive_handler on_receive) {
   impl_->on_receive = std::move(on_receive);

@@ -2,6 +2,8 @@
 
 namespace fleetpoll::engine {
 
-std::string_view version() noexcept { return FLEETPOLL_VERSION; }
+std::string_view version() noexcept {
+  return FLEETPOLL_VERSION;
+}
 
 }  // namespace fleetpoll::engine

@@ -1,75 +1,116 @@
-// fleetpoll::engine::walker — fetches scalars and walks tables of one device into a mib_view.
+// fleetpoll::engine::walker — fetches one device's scalars and walks its tables into a mib_view.
 //
-// A walk_plan names scalar instances (fetched with GET) and table columns (walked). With SNMPv2c
-// the walker sends GETBULK over several columns per request; with SNMPv1 it sends GETNEXT over
-// several columns per request. It learns per device how many repetitions fit: it shrinks
-// max-repetitions on tooBig or timeout and lets it creep back up after clean replies, and keeps
-// replies under the path MTU by estimating bytes per varbind. Exceptions (endOfMibView,
-// noSuchObject, noSuchInstance) and leaving the column end that column. An agent that repeats or
-// goes backwards (seen on some LaserJets) is tolerated: out-of-order rows are skipped and counted,
-// and a column that makes no progress is stopped with walk_loop. A column longer than
-// max_rows_per_column is stopped with walk_runaway. Neither fails the walk: the rows got so far are
-// kept and the stop is reported in walk_result::column_errors.
+// One walk = one poll of one device for a set of data classes (a mask of class_bit()s). It
+// fetches the poll_plan's scalars and units (subtrees) of those classes, one request at a time
+// (printers get at most one outstanding request), in as few requests and bytes as it can:
 //
-// Ownership: the caller owns the client, the device and the walk_state; they outlive the walk.
+// * SNMPv2c: GETBULK. Scalars ride as non-repeaters, asked as GETNEXT of the OID just before
+//   them (for a `….0` instance its parent, for which GETNEXT is exact); units ride as repeaters,
+//   several per request. max-repetitions is sized from what the device taught earlier polls
+//   (walk_memory: rows per unit, bytes per varbind) so one request usually ends a table and its
+//   reply stays under `reply_budget_bytes` (the path MTU by default).
+// * SNMPv1: GETNEXT over several items per request; noSuchName (error-index) ends that item.
+// * Version not known yet: the first request is a GETNEXT whose retries alternate v2c / v1; the
+//   reply's version is the device's version (walk_result::version).
+// * Learned max-repetitions per device: halved on tooBig and on a GETBULK timeout, creeping back
+//   up (x1.25) after clean full replies. tooBig at one repetition halves the items per request.
+// * endOfMibView / noSuchObject / noSuchInstance, and leaving the subtree, end an item.
+// * tooBig also teaches a cap on varbinds per reply (halved; after 8 clean polls at a cap it
+//   creeps back up by an eighth).
+// * Out-of-order OIDs are tolerated (kept, counted); an OID already seen in this walk is ignored;
+//   a unit whose reply brings nothing new is stopped (walk loop); a unit over
+//   max_varbinds_per_unit or a walk over max_requests is stopped (runaway). Neither fails the
+//   walk: the stop is counted, the other classes go on, and the stopped subtree's class is not
+//   reported complete (its table would look shorter than it is).
+// * An agent that permutes the varbinds of a reply (detected: an OID that is new yet not after
+//   the one its position follows) has that reply discarded and is remembered
+//   (walk_memory::reorders_varbinds): from then on it gets GET for scalars (answers matched by
+//   name) and one subtree per GETBULK/GETNEXT (answers matched by prefix, in any order).
+// * Every request's retries come out of one per-poll retry budget.
+//
+// A walk fails (walk_result::ec) on a timeout it cannot shrink away, a reply that never decodes,
+// an agent error it cannot attribute to an item, or cancellation. Classes whose items all
+// finished before that are still reported complete (walk_result::classes_complete).
+//
+// Ownership: the caller owns the client, the peer and the walk_memory; they must outlive the walk
+// (cancel the peer's requests to end it early: the walk then completes with `cancelled`).
 // Thread safety: none; runs on the client's io_context thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
-#include <memory>
+#include <optional>
+#include <string>
 #include <system_error>
-#include <vector>
 
 #include "fleetpoll/codecs/mib_view.hpp"
+#include "fleetpoll/engine/poll_plan.hpp"
 #include "fleetpoll/engine/snmp_client.hpp"
 
 namespace fleetpoll::engine {
 
-struct walk_plan {
-  std::vector<codecs::oid> scalars;  // instances for GET (e.g. 1.3.6.1.2.1.1.1.0)
-  std::vector<codecs::oid> columns;  // column (or table) roots to walk
-};
-
 struct walk_options {
-  std::size_t columns_per_request = 6;         // Default: 6 columns per GETBULK/GETNEXT
-  std::size_t scalars_per_request = 24;        // Default: 24 names per GET
-  std::size_t max_rows_per_column = 4096;      // Default: 4,096 rows, then walk_runaway
-  std::size_t reply_budget_bytes = 1400;       // Default: aim replies under a 1,500-byte MTU
-  std::int32_t max_repetitions_cap = 50;       // Default: never ask for more than 50 rows
+  std::size_t reply_budget_bytes = 1400;    // Default: replies under a 1,500-byte MTU
+  std::int32_t max_repetitions_start = 32;  // Default: 32 before the device taught anything
+  std::int32_t max_repetitions_cap = 64;    // Default: never ask for more than 64
+  std::size_t max_names_per_request = 48;   // Default: 48 varbinds per request
+  std::size_t max_varbinds_per_unit =
+      10000;                       // Default: 10,000 OIDs under one subtree, then runaway
+  std::size_t max_requests = 500;  // Default: 500 requests per walk, then runaway
+  int retry_budget = 4;            // Default: 4 retransmissions per walk (all requests)
+  // Scalars a device did not have are skipped on later identity polls, except on every Nth
+  // identity poll, which asks all of them again. Default: 7
+  std::uint8_t recheck_scalars_every = 7;
+  // Called with one line per request and per reply (for `probe --trace`). Default: none
+  std::function<void(const std::string&)> trace;
 };
 
-// What a device taught the walker; kept by the caller between polls.
-struct walk_state {
-  std::int32_t max_repetitions = 10;  // learned; starts at 10
-  double bytes_per_varbind = 40;      // learned estimate of reply bytes per varbind
+// What a device taught the walker; kept by the caller between polls (48 bytes).
+struct walk_memory {
+  std::uint32_t scalars_known = 0;               // bit i: plan scalar i has been asked
+  std::uint32_t scalars_present = 0;             // bit i: ... and answered with a value
+  std::uint32_t units_known = 0;                 // bit u: unit_varbinds[u] was learned
+  std::array<std::uint8_t, 28> unit_varbinds{};  // OIDs under unit u last time (saturates at 255)
+  std::uint8_t max_repetitions = 0;              // learned; 0 = walk_options::max_repetitions_start
+  std::uint8_t max_varbinds = 0;       // learned cap on varbinds per reply (tooBig); 0 = none
+  std::uint8_t bytes_per_varbind = 0;  // learned reply bytes per varbind; 0 = not yet
+  std::uint8_t identity_polls = 0;     // identity polls since every scalar was asked
+  std::uint8_t clean_replies = 0;      // clean polls at a learned cap since it last changed
+  std::uint8_t flags = 0;              // reorders_varbinds
+  static constexpr std::uint8_t reorders_varbinds = 1;  // the agent permutes varbinds in a reply
 };
 
 struct walk_stats {
   std::uint32_t requests = 0;
-  std::uint32_t attempts = 0;  // datagrams sent, retries included
-  std::uint64_t bytes_sent = 0, bytes_received = 0;
-  std::uint32_t varbinds = 0;
+  std::uint32_t attempts = 0;                        // datagrams sent, retries included
+  std::uint64_t bytes_sent = 0, bytes_received = 0;  // UDP payload
+  std::uint32_t varbinds = 0;                        // varbinds received
   std::uint32_t too_big = 0;
   std::uint32_t out_of_order = 0;
-};
-
-struct column_error {
-  codecs::oid column;
-  std::error_code ec;  // walk_loop or walk_runaway
+  std::uint32_t loops = 0;
+  std::uint32_t runaways = 0;
+  std::uint32_t no_such_name = 0;
+  std::uint32_t shrinks = 0;  // max-repetitions or items per request reduced
+  std::uint32_t retries() const noexcept { return attempts > requests ? attempts - requests : 0; }
 };
 
 struct walk_result {
-  std::error_code ec;  // first fatal error (timeout, too_big, decode_failed, ...) or empty
+  std::error_code ec;  // first fatal error, or empty
   codecs::mib_view view;
-  std::vector<column_error> column_errors;
+  std::uint32_t classes_asked = 0;
+  std::uint32_t classes_complete = 0;           // every item of the class finished at its end
+  bool answered = false;                        // at least one reply arrived (the device is alive)
+  std::optional<codecs::snmp_version> version;  // the version the device answered with
   walk_stats stats;
 };
 
 using walk_completion = std::function<void(walk_result&&)>;
 
-// Starts a walk; `done` runs once on the io_context when it ends.
-void async_walk(snmp_client& client, device& dev, walk_state& state, const walk_plan& plan,
-                const walk_options& opts, walk_completion done);
+// Starts a walk of the classes in `classes` (a mask of class_bit()). `version_known` false makes
+// the first request probe SNMPv2c and SNMPv1 alternately. `done` runs once on the io_context.
+void async_walk(snmp_client& client, peer& dev, walk_memory& memory, bool version_known,
+                const poll_plan& plan, std::uint32_t classes, const walk_options& opts,
+                walk_completion done);
 
 }  // namespace fleetpoll::engine

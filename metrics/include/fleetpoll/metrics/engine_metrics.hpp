@@ -39,6 +39,7 @@ enum class request_result {
   decode_error,  // a response arrived that did not decode
   snmp_error,    // the agent answered with error-status != 0
   send_error,    // the datagram could not be sent (sendmsg failed)
+  cancelled,     // ended by shutdown before an answer or a timeout
 };
 
 // fleetpoll_poll_duration_seconds{class}: the data class one scheduled poll collected.
@@ -47,8 +48,8 @@ enum class data_class { status, alerts, supplies, counters, identity };
 // fleetpoll_devices{state}.
 enum class device_state {
   up,          // the last poll got an answer
-  down,        // answered before, not in the last poll
-  never_seen,  // configured or discovered, never answered
+  down,        // K polls in a row got no answer (re-probed on a slower schedule)
+  never_seen,  // configured or discovered, has not answered yet (and is not down yet)
 };
 
 // fleetpoll_walker_errors_total{kind}: why a table walk stopped or shrank.
@@ -65,12 +66,27 @@ enum class limiter_scope { device, subnet, global };
 
 // fleetpoll_socket_drops_total{reason}: why a received datagram was discarded.
 enum class drop_reason {
-  unknown_source,   // from an address with no outstanding request
-  unknown_request,  // request-id matches no outstanding request of that address
-  duplicate,        // a second response to a request already answered
-  late,             // a response to a request that already timed out
-  malformed,        // not decodable as an SNMP message
+  unknown_source,    // from an address with no outstanding request
+  unknown_request,   // request-id matches no outstanding request of that address
+  duplicate,         // a second response to a request already answered
+  late,              // a response to a request that already timed out
+  malformed,         // not decodable as an SNMP message (or its version does not match)
+  truncated,         // larger than the receive buffer
+  receive_overflow,  // dropped by the kernel: the socket's receive buffer was full
 };
+
+// fleetpoll_polls_total{result}: how one poll of one device (all its requests) ended.
+enum class poll_result {
+  complete,  // every data class asked for was fetched
+  partial,   // the device answered, some classes were not fetched
+  failed,    // no answer at all
+};
+
+// fleetpoll_snmp_bytes_total{direction}, fleetpoll_snmp_datagrams_total{direction}.
+enum class direction { sent, received };
+
+// fleetpoll_device_transitions_total{to}.
+enum class transition { up, down };
 
 // Label value of each enumerator, as exported ("ok", "never_seen", ...).
 const char* label(request_result v) noexcept;
@@ -79,14 +95,20 @@ const char* label(device_state v) noexcept;
 const char* label(walker_error v) noexcept;
 const char* label(limiter_scope v) noexcept;
 const char* label(drop_reason v) noexcept;
+const char* label(poll_result v) noexcept;
+const char* label(direction v) noexcept;
+const char* label(transition v) noexcept;
 
 // Number of enumerators of each enum (the bounded label set size).
-inline constexpr std::size_t request_result_count = 5;
+inline constexpr std::size_t request_result_count = 6;
 inline constexpr std::size_t data_class_count = 5;
 inline constexpr std::size_t device_state_count = 3;
 inline constexpr std::size_t walker_error_count = 5;
 inline constexpr std::size_t limiter_scope_count = 3;
-inline constexpr std::size_t drop_reason_count = 5;
+inline constexpr std::size_t drop_reason_count = 7;
+inline constexpr std::size_t poll_result_count = 3;
+inline constexpr std::size_t direction_count = 2;
+inline constexpr std::size_t transition_count = 2;
 
 // Bucket upper bounds, in seconds.
 // Poll durations: a class's walk on a LAN takes milliseconds; a slow device with retries takes
@@ -127,7 +149,9 @@ class engine_metrics {
   // fleetpoll_discovery_probed_total: addresses whose probe finished (answered or timed out).
   prometheus::Counter& discovery_probed() const noexcept { return *discovery_probed_; }
   // fleetpoll_discovery_printers_found_total: probed addresses that answered as printers.
-  prometheus::Counter& discovery_printers_found() const noexcept { return *discovery_printers_found_; }
+  prometheus::Counter& discovery_printers_found() const noexcept {
+    return *discovery_printers_found_;
+  }
   // fleetpoll_walker_errors_total{kind}
   prometheus::Counter& walker_errors(walker_error k) const noexcept {
     return *walker_errors_[static_cast<std::size_t>(k)];
@@ -142,6 +166,28 @@ class engine_metrics {
   }
   // fleetpoll_scheduler_lag_seconds: actual start minus planned start of a poll.
   prometheus::Histogram& scheduler_lag() const noexcept { return *scheduler_lag_; }
+  // fleetpoll_polls_total{result}: polls of one device (one or more data classes each).
+  prometheus::Counter& polls(poll_result r) const noexcept {
+    return *polls_[static_cast<std::size_t>(r)];
+  }
+  // fleetpoll_polls_in_progress: polls started and not finished.
+  prometheus::Gauge& polls_in_progress() const noexcept { return *polls_in_progress_; }
+  // fleetpoll_scheduler_queued_devices: devices due whose poll waits for a free poll slot.
+  prometheus::Gauge& scheduler_queued() const noexcept { return *scheduler_queued_; }
+  // fleetpoll_snmp_bytes_total{direction}: UDP payload bytes.
+  prometheus::Counter& bytes(direction d) const noexcept {
+    return *bytes_[static_cast<std::size_t>(d)];
+  }
+  // fleetpoll_snmp_datagrams_total{direction}.
+  prometheus::Counter& datagrams(direction d) const noexcept {
+    return *datagrams_[static_cast<std::size_t>(d)];
+  }
+  // fleetpoll_device_transitions_total{to}: devices declared down, or back up.
+  prometheus::Counter& transitions(transition t) const noexcept {
+    return *transitions_[static_cast<std::size_t>(t)];
+  }
+  // fleetpoll_discovery_responders_total: probed addresses that answered SNMP (printer or not).
+  prometheus::Counter& discovery_responders() const noexcept { return *discovery_responders_; }
 
  private:
   std::array<prometheus::Counter*, request_result_count> requests_{};
@@ -156,6 +202,13 @@ class engine_metrics {
   std::array<prometheus::Counter*, limiter_scope_count> rate_limiter_waits_{};
   std::array<prometheus::Counter*, drop_reason_count> socket_drops_{};
   prometheus::Histogram* scheduler_lag_ = nullptr;
+  std::array<prometheus::Counter*, poll_result_count> polls_{};
+  prometheus::Gauge* polls_in_progress_ = nullptr;
+  prometheus::Gauge* scheduler_queued_ = nullptr;
+  std::array<prometheus::Counter*, direction_count> bytes_{};
+  std::array<prometheus::Counter*, direction_count> datagrams_{};
+  std::array<prometheus::Counter*, transition_count> transitions_{};
+  prometheus::Counter* discovery_responders_ = nullptr;
 };
 
 }  // namespace fleetpoll::metrics

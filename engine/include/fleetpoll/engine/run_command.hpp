@@ -1,0 +1,46 @@
+// fleetpoll::engine — `fleetpoll run`: poll the configured fleet until SIGINT/SIGTERM.
+//
+//   fleetpoll run --config FILE [--check] [--once] [--log-level LEVEL] [--stop-grace MS]
+//
+// The wiring of the whole program lives in run_fleetpoll() (run_command.cpp), in one place and
+// in this order: configuration -> logging -> targets -> sinks -> metrics + HTTP server -> engine
+// -> signals. Storage (a RocksDB path in [storage]) and the uplink ([uplink]) attach there later
+// as further sinks / consumers, without changing the rest.
+//
+// --check validates the configuration and the targets (files read, host names resolved) and
+// exits 0, or prints every problem and exits 2. --once polls every device once for every data
+// class as fast as the limits allow, then exits (0 when every device answered, 1 otherwise).
+//
+// Shutdown: on SIGINT or SIGTERM the engine stops scheduling, polls in flight get up to
+// --stop-grace (default 5000 ms) to finish, the rest are cancelled, every completed poll reaches
+// the sinks, the sinks are flushed and every thread is joined; exit code 0. A second signal during
+// the grace period cancels at once.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+
+#include "fleetpoll/engine/config.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace fleetpoll::engine {
+
+struct run_options {
+  std::string config_path;
+  bool check_only = false;
+  bool once = false;
+  std::string log_level;  // overrides [log] level when set
+  std::chrono::milliseconds stop_grace{5000};
+};
+
+// Exit codes: 0 clean stop; 1 runtime failure (socket, HTTP port in use, --once with silent
+// devices); 2 invalid configuration or targets.
+int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& err);
+
+void add_run_command(CLI::App& app, int& exit_code);
+
+}  // namespace fleetpoll::engine

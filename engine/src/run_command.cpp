@@ -1,0 +1,238 @@
+#include "fleetpoll/engine/run_command.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "fleetpoll/engine/engine.hpp"
+#include "fleetpoll/engine/snapshot_sink.hpp"
+#include "fleetpoll/metrics/engine_metrics.hpp"
+#include "fleetpoll/metrics/http_server.hpp"
+#include "fleetpoll/metrics/process_collector.hpp"
+
+namespace fleetpoll::engine {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Logging: one line per event that matters, to stderr or the configured file.
+bool setup_logging(const log_options& o, const std::string& level_override, std::ostream& err) {
+  const std::string level = level_override.empty() ? o.level : level_override;
+  const auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") {
+    err << "fleetpoll run: unknown log level '" << level
+        << "' (trace, debug, info, warn, error, off)\n";
+    return false;
+  }
+  try {
+    std::shared_ptr<spdlog::logger> logger;
+    if (o.file.empty())
+      logger = spdlog::stderr_color_mt("fleetpoll");
+    else
+      logger = spdlog::basic_logger_mt("fleetpoll", o.file);
+    logger->set_level(lvl);
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    logger->flush_on(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+  } catch (const spdlog::spdlog_ex& e) {
+    err << "fleetpoll run: cannot open the log: " << e.what() << "\n";
+    return false;
+  }
+  return true;
+}
+
+// Counts what the sinks receive (for the status line and --once).
+class counting_sink final : public snapshot_sink {
+ public:
+  void on_poll(const poll_record&) override { ++polls; }
+  void on_device_down(const device_down_event&) override { ++downs; }
+  void on_device_up(const device_up_event&) override { ++ups; }
+  std::atomic<std::uint64_t> polls{0}, downs{0}, ups{0};
+};
+
+std::string status_line(const engine_stats& s) {
+  return fmt::format(
+      "{} devices: {} up, {} down, {} never seen; polls {} complete, {} partial, {} failed; "
+      "{} requests, {} retries, {} bytes sent, {} received",
+      s.devices, s.up, s.down, s.never_seen, s.polls_complete, s.polls_partial, s.polls_failed,
+      s.client.requests, s.client.retries, s.transport.bytes_sent, s.transport.bytes_received);
+}
+
+}  // namespace
+
+int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& err) {
+  // 1. Configuration.
+  auto loaded = load_config(options.config_path);
+  if (!loaded) {
+    err << "fleetpoll run: invalid configuration:\n" << loaded.message();
+    return 2;
+  }
+  const config& cfg = loaded.cfg;
+
+  // 2. Targets.
+  std::vector<target> targets;
+  std::string why;
+  if (!collect_targets(cfg, targets, why)) {
+    err << "fleetpoll run: " << why << "\n";
+    return 2;
+  }
+  if (targets.empty()) {
+    err << "fleetpoll run: no targets; add [[targets]] with addresses or a file (see `fleetpoll "
+           "discover`)\n";
+    return 2;
+  }
+  if (options.check_only) {
+    out << "configuration OK: " << targets.size() << " devices\n";
+    return 0;
+  }
+
+  // 3. Logging.
+  if (!setup_logging(cfg.log, options.log_level, err)) return 2;
+  struct logger_drop {
+    ~logger_drop() { spdlog::drop("fleetpoll"); }
+  } drop_logger;
+
+  // 4. Sinks. Storage and the uplink attach here (cfg.storage / cfg.uplink) as more sinks.
+  fanout_sink sinks;
+  counting_sink counts;
+  sinks.add(counts);
+  std::unique_ptr<jsonl_sink> jsonl;
+  if (!cfg.output.jsonl.empty()) {
+    std::error_code ec;
+    const std::string path =
+        cfg.output.jsonl == "-" || std::filesystem::path(cfg.output.jsonl).is_absolute()
+            ? cfg.output.jsonl
+            : (cfg.base_dir / cfg.output.jsonl).string();
+    jsonl = jsonl_sink::open(path, ec);
+    if (!jsonl) {
+      spdlog::error("cannot open the JSON-lines output {}: {}", path, ec.message());
+      return 1;
+    }
+    sinks.add(*jsonl);
+  } else {
+    spdlog::warn("no output configured ([output] jsonl): snapshots are only counted");
+  }
+
+  // 5. Metrics and the HTTP server, on the control io_context (this thread).
+  asio::io_context control;
+  auto registry = std::make_shared<prometheus::Registry>();
+  metrics::engine_metrics em(*registry);
+  std::unique_ptr<metrics::http_server> http;
+  std::unique_ptr<engine> eng;
+  if (cfg.metrics.enabled) {
+    metrics::http_server_options ho;
+    ho.address = cfg.metrics.address;
+    ho.port = cfg.metrics.port;
+    http = std::make_unique<metrics::http_server>(control, ho);
+    http->add_collectable(registry);
+    http->add_collectable(std::make_shared<metrics::process_collector>());
+    http->set_health_check([&eng] {
+      if (eng && eng->running()) return metrics::health_status{};
+      return metrics::health_status{false, "engine not running"};
+    });
+    // The status page (issue 7) adds its routes here: http->add_route("/status", ...).
+    if (auto ec = http->start()) {
+      spdlog::error("cannot serve metrics on {}:{}: {}", ho.address, ho.port, ec.message());
+      return 1;
+    }
+    spdlog::info("metrics on http://{}:{}/metrics", ho.address, http->port());
+  }
+
+  // 6. The engine.
+  engine_options eo = cfg.engine;
+  if (options.once) eo.schedule.enabled = false;
+  eng = std::make_unique<engine>(eo, sinks, &em);
+  std::size_t refused = 0;
+  for (const auto& t : targets)
+    if (eng->add_target(t)) ++refused;
+  if (refused)
+    spdlog::warn("{} targets refused (unspecified, multicast or broadcast addresses, port 0)",
+                 refused);
+  if (auto ec = eng->start()) {
+    spdlog::error("cannot start the engine: {}", ec.message());
+    return 1;
+  }
+
+  // 7. Run until a signal (or, with --once, until every device was polled).
+  int rc = 0;
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  asio::steady_timer status_timer(control);
+  std::atomic<bool> stopping{false};
+  auto shutdown = [&](const char* why_stop) {
+    if (stopping.exchange(true)) return;
+    spdlog::info("stopping ({}); polls in flight get {} ms", why_stop, options.stop_grace.count());
+    eng->stop(options.stop_grace);
+    status_timer.cancel();
+    signals.cancel();
+    if (http) http->stop();
+    sinks.flush();
+    spdlog::info("stopped: {}", status_line(eng->stats()));
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
+  });
+  std::function<void()> arm_status = [&] {
+    status_timer.expires_after(std::chrono::seconds(60));
+    status_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      spdlog::info("{}", status_line(eng->stats()));
+      arm_status();
+    });
+  };
+  std::thread once_waiter;
+  if (options.once) {
+    eng->poll_all_now(all_classes);
+    once_waiter = std::thread([&] {
+      while (!stopping.load() && !eng->wait_idle(std::chrono::milliseconds(200))) {
+      }
+      asio::post(control, [&] {
+        const auto s = eng->stats();
+        if (s.polls_failed > 0 || s.polls_partial > 0) rc = 1;
+        shutdown("--once: every device polled");
+      });
+    });
+  } else {
+    arm_status();
+  }
+  control.run();
+  if (once_waiter.joinable()) once_waiter.join();
+  if (!stopping.load()) shutdown("control loop ended");
+  return rc;
+}
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<run_options>();
+  auto* cmd = app.add_subcommand(
+      "run", "Poll the configured fleet until SIGINT/SIGTERM (see docs/configuration.md)");
+  cmd->add_option("--config,-c", opts->config_path,
+                  "fleetpoll.toml (annotated example: docs/fleetpoll.toml.example)")
+      ->required();
+  cmd->add_flag("--check", opts->check_only,
+                "Validate the configuration and the targets, then exit");
+  cmd->add_flag("--once", opts->once, "Poll every device once for every data class, then exit");
+  cmd->add_option("--log-level", opts->log_level,
+                  "Override [log] level: trace, debug, info, warn, error, off");
+  auto* grace = cmd->add_option("--stop-grace",
+                                "Milliseconds polls in flight get to finish on SIGINT/SIGTERM")
+                    ->default_val(5000)
+                    ->check(CLI::Range(0, 600000));
+  cmd->callback([opts, grace, &exit_code]() {
+    opts->stop_grace = std::chrono::milliseconds(grace->as<long>());
+    exit_code = run_fleetpoll(*opts, std::cout, std::cerr);
+  });
+}
+
+}  // namespace fleetpoll::engine

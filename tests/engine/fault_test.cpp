@@ -1,0 +1,426 @@
+// Every fleetsim fault mode met with the right behaviour, through real UDP on loopback: the
+// client and walker (retries, learned caps, GETNEXT fallback, loop stop, source checks, duplicate
+// and late replies) and the engine (down after K failed polls, up again by itself, every live
+// device of a faulty fleet polled).
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "fleetpoll/engine/engine.hpp"
+#include "fleetpoll/engine/snmp_client.hpp"
+#include "fleetpoll/engine/walker.hpp"
+#include "support.hpp"
+
+namespace fleetpoll::engine {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace sim = fleetpoll::fleetsim;
+using test::start_fleet;
+
+// A static fleet of one template: every device serves the same rows, so a faulty device's walk
+// can be compared with a healthy one's.
+sim::options static_fleet(std::uint32_t devices) {
+  sim::options o;
+  o.devices = devices;
+  o.templates = {std::filesystem::path(FLEETPOLL_TEST_FIXTURES_DIR) /
+                 "synthetic_color_mfp.snmprec"};
+  o.profile = "static";
+  o.acceleration = 0;
+  return o;
+}
+
+struct harness {
+  asio::io_context io;
+  std::unique_ptr<snmp_client> client;
+  walk_options walk;
+  std::string community = "public";
+
+  explicit harness(client_options co = fast_client()) {
+    client = std::make_unique<snmp_client>(io, co);
+    EXPECT_FALSE(client->open());
+    walk.retry_budget = 8;
+  }
+  static client_options fast_client() {
+    client_options co;
+    co.retries = 2;
+    co.rtt.initial = 60ms;
+    co.rtt.min = 20ms;
+    co.rtt.max = 500ms;
+    co.jitter = 0;
+    co.rate.global_pps = 0;
+    co.rate.subnet_pps = 0;
+    co.rate.device_min_gap = 0us;
+    co.bind_v4 = {asio::ip::address_v4::loopback(), 0};
+    return co;
+  }
+  peer make_peer(const sim::fleet& f, std::uint32_t device, bool any_source = false) {
+    peer p;
+    p.address = {asio::ip::make_address(f.address_of(device)), f.port()};
+    p.community = community;
+    p.accept_any_source = any_source;
+    return p;
+  }
+  // One full walk of a device; bounded by 20 s.
+  walk_result walk_once(peer& p, walk_memory& mem, bool version_known = true,
+                        std::uint32_t classes = all_classes) {
+    std::optional<walk_result> out;
+    async_walk(*client, p, mem, version_known, default_plan(), classes, walk,
+               [&](walk_result&& r) { out = std::move(r); });
+    run_until([&] { return out.has_value(); }, 20s);
+    EXPECT_TRUE(out.has_value()) << "walk did not finish";
+    return out ? std::move(*out) : walk_result{};
+  }
+  // Runs the io_context until pred() or the timeout; true when pred() held.
+  bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (!pred() && std::chrono::steady_clock::now() < end) {
+      io.restart();
+      io.run_for(5ms);  // returns as soon as the handlers run out or 5 ms pass: waits on events
+    }
+    return pred();
+  }
+};
+
+std::string json_of(const walk_result& r) {
+  auto buf = codecs::normalize(r.view);
+  return codecs::to_json_text(codecs::snapshot_to_json(*codecs::snapshot_of(buf)));
+}
+
+class Faults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fleet = start_fleet(static_fleet(4));
+    ASSERT_TRUE(fleet);
+    walk_memory mem;
+    peer healthy = h.make_peer(*fleet, 0);
+    const auto r = h.walk_once(healthy, mem);
+    ASSERT_FALSE(r.ec) << r.ec.message();
+    ASSERT_EQ(r.classes_complete, all_classes);
+    reference = json_of(r);
+  }
+  void fault(std::uint32_t device, sim::fault_mask faults,
+             std::optional<sim::fault_params> params = std::nullopt) {
+    ASSERT_FALSE(fleet->set_device_faults(device, faults, params));
+  }
+  std::unique_ptr<sim::fleet> fleet;
+  harness h;
+  std::string reference;
+};
+
+TEST_F(Faults, LossyDeviceIsRetriedAndPolledCompletely) {
+  sim::fault_params p;
+  p.lossy_rate = 0.4;
+  fault(1, sim::mask_of(sim::fault::lossy), p);
+  auto co = harness::fast_client();
+  co.retries = 8;  // 0.4^9: losing every attempt of one request is then improbable
+  harness lh(co);
+  lh.walk.retry_budget = 60;
+  peer d = lh.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = lh.walk_once(d, mem);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.classes_complete, all_classes);
+  EXPECT_GT(r.stats.retries(), 0u);
+  EXPECT_GT(lh.client->stats().retries, 0u);
+  EXPECT_EQ(json_of(r), reference);
+}
+
+TEST_F(Faults, DeadDeviceTimesOutAfterItsRetriesAndTheLastAttemptTriesV1) {
+  fault(1, sim::mask_of(sim::fault::dead));
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem, /*version_known=*/false);
+  EXPECT_EQ(r.ec, error::timeout);
+  EXPECT_FALSE(r.answered);
+  EXPECT_EQ(r.stats.attempts, 3u);  // first try + 2 retries
+  EXPECT_EQ(r.classes_complete, 0u);
+  EXPECT_EQ(h.client->stats().timeouts, 1u);
+}
+
+TEST_F(Faults, SlowReplyToAnEarlierAttemptIsAcceptedAndTheLaterOneIsADuplicate) {
+  sim::fault_params p;
+  p.slow_ms = 150;  // slower than the 60 ms first timeout
+  fault(1, sim::mask_of(sim::fault::slow), p);
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(json_of(r), reference);
+  EXPECT_GT(r.stats.retries(), 0u);
+  // The adaptive timeout learned the slow round trip.
+  EXPECT_GE(d.rtt.srtt(), 100ms);
+  EXPECT_TRUE(h.run_until([&] { return h.client->stats().drop_duplicate > 0; }, 3s));
+}
+
+TEST_F(Faults, ReplyAfterTheRequestGaveUpIsCountedLate) {
+  sim::fault_params p;
+  p.slow_ms = 200;
+  fault(1, sim::mask_of(sim::fault::slow), p);
+  peer d = h.make_peer(*fleet, 1);
+  request_spec spec;
+  spec.names = {codecs::mib::sys_uptime};
+  spec.max_retries = 0;
+  std::error_code got;
+  bool done = false;
+  h.client->async_request(d, spec,
+                          [&](std::error_code ec, codecs::snmp_response&&, const request_stats&) {
+                            got = ec;
+                            done = true;
+                          });
+  ASSERT_TRUE(h.run_until([&] { return done; }, 5s));
+  EXPECT_EQ(got, error::timeout);
+  EXPECT_TRUE(h.run_until([&] { return h.client->stats().drop_late > 0; }, 3s));
+  EXPECT_EQ(h.client->stats().drop_unknown_request, 0u);
+}
+
+TEST_F(Faults, V1OnlyAgentIsFoundAndWalkedWithGetNext) {
+  fault(1, sim::mask_of(sim::fault::v1_only));
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  auto r = h.walk_once(d, mem, /*version_known=*/false);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  ASSERT_TRUE(r.version);
+  EXPECT_EQ(*r.version, codecs::snmp_version::v1);
+  EXPECT_EQ(d.version, codecs::snmp_version::v1);
+  EXPECT_GT(r.stats.no_such_name, 0u);  // v1 ends walks with noSuchName
+  // Counter64 rows are invisible to v1: compare with a v1 walk of the healthy device.
+  peer healthy_v1 = h.make_peer(*fleet, 0);
+  healthy_v1.version = codecs::snmp_version::v1;
+  walk_memory mem0;
+  const auto ref = h.walk_once(healthy_v1, mem0);
+  EXPECT_EQ(json_of(r), json_of(ref));
+  // The next poll knows: no v2c attempt is wasted.
+  const auto again = h.walk_once(d, mem, /*version_known=*/true);
+  ASSERT_FALSE(again.ec);
+  EXPECT_EQ(again.stats.retries(), 0u);
+}
+
+TEST_F(Faults, ConfiguredV2cOnAV1OnlyAgentFails) {
+  fault(1, sim::mask_of(sim::fault::v1_only));
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem, /*version_known=*/true);
+  EXPECT_EQ(r.ec, error::timeout);
+  EXPECT_FALSE(r.answered);
+}
+
+TEST_F(Faults, TooBigTeachesASmallerReplyAndTheNextPollNeedsNoShrinking) {
+  sim::fault_params p;
+  p.too_big_varbinds = 8;
+  fault(1, sim::mask_of(sim::fault::too_big), p);
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(json_of(r), reference);
+  EXPECT_GT(r.stats.too_big, 0u);
+  ASSERT_GT(mem.max_varbinds, 0);
+  EXPECT_LE(mem.max_varbinds, 8);
+  const auto again = h.walk_once(d, mem);
+  ASSERT_FALSE(again.ec);
+  EXPECT_EQ(again.stats.too_big, 0u);
+  EXPECT_EQ(json_of(again), reference);
+}
+
+TEST_F(Faults, PermutedRepliesAreDetectedAndTheWalkIsStillComplete) {
+  fault(1, sim::mask_of(sim::fault::out_of_order));
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.classes_complete, all_classes);
+  EXPECT_GT(r.stats.out_of_order, 0u);
+  EXPECT_TRUE(mem.flags & walk_memory::reorders_varbinds);
+  EXPECT_EQ(json_of(r), reference);
+}
+
+TEST_F(Faults, OidLoopIsStoppedCountedAndItsClassNotReportedComplete) {
+  fault(1, sim::mask_of(sim::fault::oid_loop));
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem);
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  EXPECT_GT(r.stats.loops, 0u);
+  EXPECT_EQ(r.classes_complete & class_bit(data_class::supplies),
+            0u);  // the loop row is a supply level
+  EXPECT_NE(r.classes_complete & class_bit(data_class::identity), 0u);
+  EXPECT_LT(r.stats.requests, 100u);
+}
+
+TEST_F(Faults, RunawayTableIsStoppedAtItsCap) {
+  h.walk.max_varbinds_per_unit = 3;
+  peer d = h.make_peer(*fleet, 0);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem);
+  EXPECT_FALSE(r.ec);
+  EXPECT_GT(r.stats.runaways, 0u);
+  EXPECT_EQ(r.classes_complete & class_bit(data_class::supplies), 0u);
+}
+
+TEST_F(Faults, WrongRequestIdRepliesAreDroppedAndTheDeviceTimesOut) {
+  fault(1, sim::mask_of(sim::fault::wrong_request_id));
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem);
+  EXPECT_EQ(r.ec, error::timeout);
+  EXPECT_GE(h.client->stats().drop_unknown_request, 3u);
+}
+
+TEST_F(Faults, TruncatedAndCorruptRepliesAreDroppedAsMalformedAndThePollFails) {
+  for (auto f : {sim::fault::truncated, sim::fault::corrupt}) {
+    const auto before = h.client->stats().drop_malformed;
+    fault(1, sim::mask_of(f));
+    peer d = h.make_peer(*fleet, 1);
+    walk_memory mem;
+    const auto r = h.walk_once(d, mem);
+    EXPECT_EQ(r.ec, error::decode_failed) << sim::to_string(f);
+    EXPECT_FALSE(r.answered);
+    EXPECT_GE(h.client->stats().drop_malformed - before, 3u) << sim::to_string(f);
+  }
+}
+
+TEST_F(Faults, ReplyFromAnotherAddressIsDroppedUnlessTheDeviceOptsIn) {
+  fault(1, sim::mask_of(sim::fault::other_source));
+  peer strict = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(strict, mem);
+  EXPECT_EQ(r.ec, error::timeout);
+  EXPECT_GE(h.client->stats().drop_unknown_source, 3u);
+  peer lenient = h.make_peer(*fleet, 1, /*any_source=*/true);
+  walk_memory mem2;
+  const auto ok = h.walk_once(lenient, mem2);
+  ASSERT_FALSE(ok.ec) << ok.ec.message();
+  EXPECT_EQ(json_of(ok), reference);
+}
+
+TEST_F(Faults, DuplicateRepliesAreCountedAndIgnored) {
+  fault(1, sim::mask_of(sim::fault::duplicate));
+  peer d = h.make_peer(*fleet, 1);
+  walk_memory mem;
+  const auto r = h.walk_once(d, mem);
+  ASSERT_FALSE(r.ec);
+  EXPECT_EQ(json_of(r), reference);
+  EXPECT_EQ(r.stats.retries(), 0u);
+  EXPECT_TRUE(
+      h.run_until([&] { return h.client->stats().drop_duplicate >= r.stats.requests; }, 3s));
+}
+
+TEST_F(Faults, SleepyDeviceIsSilentInsideItsWindowAndAnswersOutside) {
+  fault(1, sim::mask_of(sim::fault::sleepy));
+  // Find a simulated moment inside and one outside its sleep window.
+  const double t0 = fleet->sim_time();
+  std::optional<double> asleep, awake;
+  for (double t = t0; t < t0 + 7200 && !(asleep && awake); t += 60) {
+    if (fleet->truth(1, t).asleep)
+      asleep = asleep.value_or(t);
+    else
+      awake = awake.value_or(t);
+  }
+  ASSERT_TRUE(asleep && awake);
+  walk_memory mem;
+  peer d = h.make_peer(*fleet, 1);
+  fleet->set_time(*asleep);
+  EXPECT_EQ(h.walk_once(d, mem).ec, error::timeout);
+  fleet->set_time(*awake);
+  EXPECT_FALSE(h.walk_once(d, mem).ec);
+}
+
+// ---- the engine ------------------------------------------------------------------------------
+
+engine_options fast_engine() {
+  engine_options eo;
+  eo.threads = 2;
+  eo.client = harness::fast_client();
+  eo.walk.retry_budget = 6;
+  eo.metrics_interval = 50ms;
+  return eo;
+}
+
+TEST(EngineFaults, DeviceIsDownAfterKFailedPollsAndUpAgainByItself) {
+  auto fleet = start_fleet(static_fleet(3));
+  ASSERT_TRUE(fleet);
+  ASSERT_FALSE(fleet->set_device_faults(1, sim::mask_of(sim::fault::dead)));
+  engine_options eo = fast_engine();
+  eo.schedule.cadence.fill(std::chrono::seconds(1));
+  eo.schedule.down_after = 2;
+  eo.schedule.down_probe_interval = std::chrono::seconds(1);
+  eo.schedule.first_poll_spread = 10ms;
+  eo.client.retries = 1;
+  eo.client.rtt.initial = 30ms;
+  test::collecting_sink sink;
+  engine e(eo, sink);
+  for (std::uint32_t i = 0; i < 3; ++i)
+    ASSERT_FALSE(e.add_target({{asio::ip::make_address(fleet->address_of(i)), fleet->port()}}));
+  ASSERT_FALSE(e.start());
+  const std::string dead = fleet->address_of(1) + ":" + std::to_string(fleet->port());
+  ASSERT_TRUE(sink.wait_for([](const auto& snk) { return snk.down_count_locked() >= 1; }, 10s));
+  auto downs = sink.downs();
+  ASSERT_EQ(downs.size(), 1u);
+  EXPECT_EQ(downs[0].address, dead);
+  EXPECT_EQ(downs[0].failed, 2u);
+  EXPECT_NE(downs[0].error.find("retry"), std::string::npos) << downs[0].error;
+  auto s = e.stats();
+  EXPECT_EQ(s.down, 1u);
+  EXPECT_EQ(s.up, 2u);
+  // Healthy devices kept being polled meanwhile.
+  EXPECT_GE(s.polls_complete, 2u);
+  ASSERT_FALSE(fleet->set_device_faults(1, 0));
+  ASSERT_TRUE(sink.wait_for([](const auto& snk) { return snk.up_count_locked() >= 1; }, 10s));
+  EXPECT_EQ(sink.ups().front(), dead);
+  // Back up: it is polled at once.
+  ASSERT_TRUE(sink.wait_for(
+      [&](const auto& snk) {
+        for (const auto& p : snk.polls_locked())
+          if (p.address == dead) return true;
+        return false;
+      },
+      10s));
+  e.stop(1s);
+  s = e.stats();
+  EXPECT_EQ(s.down, 0u);
+  EXPECT_GE(s.probes, 1u);
+  EXPECT_EQ(s.down_events, 1u);
+  EXPECT_EQ(s.up_events, 1u);
+}
+
+TEST(EngineFaults, FaultyFleetEveryLiveDeviceIsPolledOnce) {
+  sim::options o;
+  o.devices = 400;
+  o.acceleration = 0;
+  std::string why;
+  ASSERT_FALSE(sim::parse_fault_plan("loss=0.1,dead=0.05,slow=0.01,slow_ms=300", o.faults, why))
+      << why;
+  auto fleet = start_fleet(o);
+  ASSERT_TRUE(fleet);
+  engine_options eo = fast_engine();
+  eo.schedule.enabled = false;
+  eo.walk.retry_budget = 12;
+  eo.client.retries = 3;
+  test::collecting_sink sink;
+  engine e(eo, sink);
+  for (std::uint32_t i = 0; i < o.devices; ++i)
+    ASSERT_FALSE(e.add_target({{asio::ip::make_address(fleet->address_of(i)), fleet->port()}}));
+  ASSERT_FALSE(e.start());
+  e.poll_all_now(all_classes);
+  ASSERT_TRUE(e.wait_idle(60s));
+  const auto dead = fleet->devices_with(sim::fault::dead);
+  const auto s = e.stats();
+  EXPECT_EQ(s.polls_complete, o.devices - dead.size());
+  EXPECT_EQ(s.polls_failed, dead.size());
+  EXPECT_GT(s.client.retries, 0u);
+  std::set<std::string> polled;
+  for (const auto& p : sink.polls()) {
+    EXPECT_EQ(p.classes, all_classes);
+    polled.insert(p.address);
+  }
+  EXPECT_EQ(polled.size(), o.devices - dead.size());
+  for (auto d : dead)
+    EXPECT_EQ(polled.count(fleet->address_of(d) + ":" + std::to_string(fleet->port())), 0u);
+  e.stop(1s);
+}
+
+}  // namespace
+}  // namespace fleetpoll::engine
