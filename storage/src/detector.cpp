@@ -359,6 +359,11 @@ class judge {
   }
 
   // ---- counters
+  std::uint64_t counter_interval_ms() const {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.thresholds.counter_interval)
+            .count());
+  }
   void counter_record(ChangeKind kind, const counter_state& c,
                       std::optional<std::uint64_t> previous, std::optional<std::uint64_t> delta) {
     fb::FlatBufferBuilder b(256);
@@ -399,6 +404,7 @@ class judge {
           c.life = life;
           c.power_on = opt(m->power_on_count());
           c.ref_life = life;
+          c.ref_ms = at_;
           cur.push_back(c);
           seen.push_back(true);
           if (life) {
@@ -418,13 +424,18 @@ class judge {
         if (last && *life < *last) {
           // Backwards: a board swap or a reset. An event, never negative usage.
           c.ref_life = life;
+          c.ref_ms = at_;
           counter_record(ChangeKind::counter_reset, c, last, std::nullopt);
         } else if (!c.ref_life) {
           c.ref_life = life;
+          c.ref_ms = at_;
           counter_record(ChangeKind::counter_delta, c, std::nullopt, std::nullopt);
-        } else if (*life - *c.ref_life >= cfg_.thresholds.counter_delta) {
+        } else if (*life - *c.ref_life >= cfg_.thresholds.counter_delta &&
+                   at_ >= c.ref_ms + counter_interval_ms()) {
+          // Enough units and enough time since the last counter record (the uplink's bulk).
           const auto previous = c.ref_life;
           c.ref_life = life;
+          c.ref_ms = at_;
           counter_record(ChangeKind::counter_delta, c, previous, *life - *previous);
         }
         if (life != last) counter_sample(c);

@@ -110,6 +110,7 @@ std::string serialize_state(const device_state& s) {
     if (x.life) cb.add_life_count(*x.life);
     if (x.power_on) cb.add_power_on_count(*x.power_on);
     if (x.ref_life) cb.add_ref_life_count(*x.ref_life);
+    if (x.ref_ms) cb.add_ref_at_ms(x.ref_ms);
     cb.add_missing_polls(x.missing_polls);
     counters.push_back(cb.Finish());
   }
@@ -250,6 +251,7 @@ bool parse_state(std::string_view bytes, device_state& out) {
       c.life = opt(x->life_count());
       c.power_on = opt(x->power_on_count());
       c.ref_life = opt(x->ref_life_count());
+      c.ref_ms = x->ref_at_ms();
       c.missing_polls = x->missing_polls();
       out.counters.push_back(c);
     }
@@ -300,7 +302,7 @@ bool same_but_readings(const device_state& a, const device_state& b) {
   for (std::size_t i = 0; i < a.counters.size(); ++i) {
     const auto &x = a.counters[i], &y = b.counters[i];
     if (x.hr != y.hr || x.index != y.index || x.unit != y.unit || x.ref_life != y.ref_life ||
-        x.missing_polls != y.missing_polls)
+        x.ref_ms != y.ref_ms || x.missing_polls != y.missing_polls)
       return false;
   }
   return true;

@@ -65,6 +65,7 @@ struct counter_state {
   std::uint32_t hr = 0, index = 0;
   std::optional<std::int32_t> unit;
   std::optional<std::uint64_t> life, power_on, ref_life;
+  std::uint64_t ref_ms = 0;  // when ref_life was recorded (0: unknown, e.g. an older database)
   std::uint8_t missing_polls = 0;
   bool operator==(const counter_state&) const = default;
 };

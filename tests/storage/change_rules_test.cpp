@@ -254,7 +254,7 @@ TEST_F(StorageChangeRules, CounterDeltasArePositiveAndResetsAreEvents) {
   dev_.markers[0].life_count = 1400;
   EXPECT_TRUE(step().empty());  // 400 < threshold 500
   dev_.markers[0].life_count = 1600;
-  auto r = (advance(5 * minute), poll(dev_), fresh());
+  auto r = (advance(60 * minute), poll(dev_), fresh());
   ASSERT_EQ(kinds(r), std::vector<ChangeKind>{K::counter_delta});
   EXPECT_EQ(*r[0].get()->counter()->delta(), 600u);
   EXPECT_EQ(*r[0].get()->counter()->previous(), 1000u);
@@ -265,9 +265,35 @@ TEST_F(StorageChangeRules, CounterDeltasArePositiveAndResetsAreEvents) {
   EXPECT_FALSE(r[0].get()->counter()->delta().has_value());
   EXPECT_EQ(*r[0].get()->counter()->previous(), 1600u);
   dev_.markers[0].life_count = 800;
-  r = (advance(5 * minute), poll(dev_), fresh());
+  r = (advance(60 * minute), poll(dev_), fresh());
   ASSERT_EQ(kinds(r), std::vector<ChangeKind>{K::counter_delta});
   EXPECT_EQ(*r[0].get()->counter()->delta(), 600u);  // counted from the reset, never negative
+}
+
+TEST_F(StorageChangeRules, CounterDeltasWaitForTheCounterIntervalResetsDoNot) {
+  // Default counter_interval: 1 h since the counter's last record (made at the first poll).
+  dev_.markers[0].life_count = 1600;
+  EXPECT_TRUE(step().empty());  // 600 units, but only 5 minutes
+  dev_.markers[0].life_count = 2000;
+  advance(50 * minute);
+  poll(dev_);
+  EXPECT_TRUE(fresh().empty());  // 55 minutes
+  dev_.markers[0].life_count = 2100;
+  auto r = step();  // 60 minutes: one record with everything since the last one
+  ASSERT_EQ(r, std::vector<ChangeKind>{K::counter_delta});
+  const auto all = records();
+  const auto* c = all.back().get()->counter();
+  EXPECT_EQ(*c->previous(), 1000u);
+  EXPECT_EQ(*c->delta(), 1100u);
+  // A reset is reported at once, whatever the interval.
+  dev_.markers[0].life_count = 30;
+  EXPECT_EQ(step(), std::vector<ChangeKind>{K::counter_reset});
+  // 0 lifts the time limit: units alone decide.
+  auto o = options();
+  o.thresholds.counter_interval = std::chrono::seconds(0);
+  open_with(o);
+  dev_.markers[0].life_count = 600;
+  EXPECT_EQ(step(), std::vector<ChangeKind>{K::counter_delta});
 }
 
 TEST_F(StorageChangeRules, AlertsAreRaisedAndClearedByWhatTheySayNotByIndex) {

@@ -42,6 +42,12 @@ struct change_thresholds {
   // A counter_delta record when a marker's life count has grown by at least this many units
   // since its last counter record. Default: 500
   std::uint64_t counter_delta = 500;
+  // ... and only when at least this long has passed since that counter's last record
+  // (counter_delta or counter_reset), so a busy printer does not send a record every few
+  // polls: counter deltas are most of what leaves a site. Resets are never held back, and the
+  // daily heartbeat carries every counter whatever this says. 0: no time limit.
+  // Default: 1 h
+  std::chrono::seconds counter_interval{3600};
   // A supply (tray, counter) row must be missing from this many consecutive polls that fetched
   // its class before it counts as removed: agents drop rows under load. Default: 2
   int removal_polls = 2;
