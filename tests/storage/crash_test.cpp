@@ -1,15 +1,21 @@
-// The crash test: a separate writer process ingests a simulated fleet continuously and acts as
-// the uplink (reads batches, acknowledges them out of order); it is killed with SIGKILL at ten
-// random moments. After each kill the database must open, the outbox and the event history must
-// hold every sequence number from 1 to the last exactly once (the outbox without the
-// acknowledged ones), no acknowledged record may be back, and no device may have lost the state
-// that went with its records (its identity is reported once across all the runs).
+// The crash test: a separate writer process — the real engine polling fleetsim through real UDP
+// on loopback into storage::engine_sink and a RocksDB store (engine_crash_writer.cpp) — runs
+// while a thread of it acts as the uplink (reads batches through storage::outbox_source,
+// acknowledges them out of order); it is killed with SIGKILL at ten seeded random moments. After
+// each kill the database must open, the outbox and the event history must hold every sequence
+// number from 1 to the last exactly once (the outbox without the acknowledged ones), no
+// acknowledged record may be back, and no device may have lost the state that went with its records
+// (its identity is reported once across all the runs).
 //
-// The writer is tests/storage/crash_writer.cpp (a stand-in until the engine exists). To point the
-// test at another writer — the engine polling fleetsim — set FLEETPOLL_CRASH_WRITER to its
-// command line; "{db}", "{log}", "{seed}" and "{start}" in it are replaced. It must keep the
-// contract written at the top of crash_writer.cpp. FLEETPOLL_CRASH_SEED replays a run's moments.
+// To point the test at another writer — e.g. the store-only stand-in storage_crash_writer — set
+// FLEETPOLL_CRASH_WRITER to its command line; "{db}", "{log}", "{seed}", "{start}" (simulated
+// Unix ms), "{start_s}" (seconds) and "{port}" (a free loopback UDP port, the same in every run)
+// in it are replaced. It must keep the contract written at the top of engine_crash_writer.cpp.
+// FLEETPOLL_CRASH_SEED replays a run's moments.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <fstream>
 #include <random>
@@ -24,15 +30,30 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A UDP port free on loopback now (the kernel's pick; closed again for the writer to bind).
+std::uint16_t free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
 std::vector<std::string> writer_command(const fs::path& db, const fs::path& log, unsigned seed,
-                                        std::uint64_t start) {
+                                        std::uint64_t start, std::uint16_t port) {
   std::string cmd;
   if (const char* e = std::getenv("FLEETPOLL_CRASH_WRITER")) {
     cmd = e;
   } else {
     cmd = std::string(FLEETPOLL_BINARY_DIR) +
-          "/tests/storage/storage_crash_writer --db {db} --log {log} --seed {seed} --start-ms "
-          "{start} --devices 40";
+          "/tests/storage/storage_engine_crash_writer --db {db} --log {log} --seed {seed} "
+          "--start-s {start_s} --port {port} --devices 300 --progress-every 100";
   }
   auto subst = [&](const std::string& key, const std::string& value) {
     for (auto p = cmd.find(key); p != std::string::npos; p = cmd.find(key))
@@ -41,7 +62,10 @@ std::vector<std::string> writer_command(const fs::path& db, const fs::path& log,
   subst("{db}", db.string());
   subst("{log}", log.string());
   subst("{seed}", std::to_string(seed));
+  // fleetsim's simulated seconds start at its own epoch (2026-01-05T09:00:00Z).
+  subst("{start_s}", std::to_string(1767603600 + (start - testing::sim_epoch_ms) / 1000));
   subst("{start}", std::to_string(start));
+  subst("{port}", std::to_string(port));
   std::vector<std::string> argv;
   std::istringstream words(cmd);
   for (std::string w; words >> w;) argv.push_back(w);
@@ -72,15 +96,20 @@ TEST(StorageCrash, TenKillsLoseNothingAndRepeatNothing) {
   std::mt19937 rng(seed);
   std::uint64_t previous_last = 0;
   int kills = 0;
+  const std::uint16_t port = free_udp_port();
+  ASSERT_NE(port, 0);
   for (int run = 0; run < 10; ++run) {
     const std::uint64_t start =
         testing::sim_epoch_ms + static_cast<std::uint64_t>(run) * 7 * testing::day_ms;
-    child_process writer(writer_command(db_path, log_path, static_cast<unsigned>(run + 1), start));
+    const auto run_start = std::chrono::steady_clock::now();
+    child_process writer(
+        writer_command(db_path, log_path, static_cast<unsigned>(run + 1), start, port));
     ASSERT_TRUE(writer.started());
     auto l = writer.line(60s);
     ASSERT_TRUE(l && *l == "ready") << "run " << run << ": the writer did not open the database";
-    // A random moment: after 1..30 progress reports (200 polls each), plus up to 30 ms.
-    const int reports = 1 + static_cast<int>(rng() % 30);
+    // A random moment: after 1..12 progress reports (100 polls each with the engine writer: a
+    // third of a second at its 300 polls/s), plus up to 30 ms.
+    const int reports = 1 + static_cast<int>(rng() % 12);
     for (int i = 0; i < reports; ++i)
       ASSERT_TRUE(writer.line(60s)) << "run " << run << ": the writer stopped";
     writer.wait_output(std::chrono::milliseconds(rng() % 30));
@@ -93,13 +122,19 @@ TEST(StorageCrash, TenKillsLoseNothingAndRepeatNothing) {
     // The database opens.
     store_options o = test_options(dir.path());
     o.site_id = "crash-site";
-    o.clock = [] { return testing::sim_epoch_ms + 80 * testing::day_ms; };
+    // The engine writer stamps records with the wall clock, the stand-in with simulated 2024
+    // times: the wall clock and a century of retention see both.
+    o.retention = std::chrono::hours(24 * 365 * 100);
     std::unique_ptr<store> db;
     std::string detail;
     ASSERT_FALSE(store::open(o, db, &detail)) << "run " << run << ": " << detail;
     auto& ob = db->outbox();
     const std::uint64_t last = ob.last_seq();
     EXPECT_GT(last, previous_last) << "run " << run << ": nothing appended";
+    std::printf("run %d: killed after %d progress reports, %.1f s after its start; last seq %llu\n",
+                run, reports,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(),
+                static_cast<unsigned long long>(last));
     previous_last = last;
 
     // The outbox: ordered, verified, each record's own seq equal to its key.
@@ -121,23 +156,42 @@ TEST(StorageCrash, TenKillsLoseNothingAndRepeatNothing) {
     EXPECT_EQ(ob.depth(), in_outbox.size());
     EXPECT_EQ(ob.first_unacknowledged(), in_outbox.empty() ? last + 1 : *in_outbox.begin());
 
-    // The history holds every sequence number exactly once; each device reported its identity
-    // once over all the runs.
+    // The history holds every sequence number exactly once. No device lost its state: its
+    // first-sight identity came once over all the runs, and every later identity record reports
+    // a real change (fleetsim updates firmware) — a device that had lost its state would report
+    // the same identity again.
     std::vector<device_view> devs;
     ASSERT_FALSE(db->devices(devs, false));
     std::vector<std::uint64_t> seqs;
+    auto identity_text = [](const schema::IdentityChange* i) {
+      auto str = [](const flatbuffers::String* v) { return v ? v->str() : std::string("-"); };
+      return str(i->vendor()) + "|" + str(i->model()) + "|" + str(i->serial()) + "|" +
+             str(i->firmware()) + "|" + str(i->mac()) + "|" + str(i->sys_name()) + "|" +
+             str(i->sys_location()) + "|" + str(i->printer_name());
+    };
     for (const auto& d : devs) {
       history_result h;
-      ASSERT_FALSE(db->history(d.device_id, {}, h));
-      int identities = 0;
+      history_query events_only;
+      events_only.samples = false;
+      ASSERT_FALSE(db->history(d.device_id, events_only, h));
+      std::vector<const schema::ChangeRecord*> identities;
+      std::uint64_t first_seq = UINT64_MAX;
       for (const auto& e : h.events) {
         const auto* r = codecs::change_record_of(
             std::span(reinterpret_cast<const std::uint8_t*>(e.data()), e.size()));
         seqs.push_back(r->seq());
-        identities += r->kind() == ChangeKind::identity ? 1 : 0;
+        first_seq = std::min<std::uint64_t>(first_seq, r->seq());
+        if (r->kind() == ChangeKind::identity) identities.push_back(r);
         ASSERT_EQ(r->device_id(), d.device_id);
       }
-      EXPECT_EQ(identities, 1) << "run " << run << " device " << d.address;
+      std::sort(identities.begin(), identities.end(),
+                [](auto* a, auto* b) { return a->seq() < b->seq(); });
+      ASSERT_FALSE(identities.empty()) << "run " << run << " device " << d.address;
+      EXPECT_EQ(identities.front()->seq(), first_seq) << "run " << run << " " << d.address;
+      for (std::size_t i = 1; i < identities.size(); ++i)
+        EXPECT_NE(identity_text(identities[i]->identity()),
+                  identity_text(identities[i - 1]->identity()))
+            << "run " << run << " device " << d.address << ": identity reported again unchanged";
     }
     std::sort(seqs.begin(), seqs.end());
     ASSERT_EQ(seqs.size(), last) << "run " << run << ": sequence numbers missing or repeated";

@@ -1,7 +1,10 @@
 // storage_crash_writer — a stand-in for the engine in the crash and two-process tests: it opens a
 // site database, drives a simulated office fleet into it continuously (two ingest threads), and
-// acts as the uplink on a third thread, reading the outbox in batches and acknowledging them out
-// of order. It runs until killed (or until --sim-days of simulated time have passed).
+// acts as the uplink on a third thread (uplink_emulation.hpp, through storage::outbox_source),
+// reading the outbox in batches and acknowledging them out of order. It runs until killed (or
+// until --sim-days of simulated time have passed). The crash test's default writer is the real
+// engine (engine_crash_writer.cpp); this one serves the two-process test and a store-only crash
+// run (FLEETPOLL_CRASH_WRITER).
 //
 //   storage_crash_writer --db DIR --log FILE [--devices N] [--seed S] [--start-ms T] [--sim-days D]
 //
@@ -18,16 +21,14 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
-#include <random>
 #include <thread>
 
+#include "fleetpoll/storage/outbox_source.hpp"
 #include "fleetpoll/storage/store.hpp"
 #include "fleetpoll/storage/testing/fleet_driver.hpp"
+#include "uplink_emulation.hpp"
 
 namespace st = fleetpoll::storage;
 
@@ -70,52 +71,9 @@ int main(int argc, char** argv) {
   std::printf("ready\n");
   std::fflush(stdout);
 
-  std::atomic<bool> done{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool appended = false;
-  s->outbox().set_append_listener([&] {
-    {
-      std::lock_guard lk(mu);
-      appended = true;
-    }
-    cv.notify_one();
-  });
-  std::thread uplink([&] {
-    // Batches are acknowledged in a shuffled order, as receipts from several connections would.
-    std::mt19937_64 rng(seed * 7 + 1);
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> pending;
-    std::uint64_t after = s->outbox().first_unacknowledged() - 1;
-    auto say = [&](char what, std::uint64_t a, std::uint64_t b) {
-      char line[64];
-      const int n =
-          std::snprintf(line, sizeof line, "%c %llu %llu\n", what,
-                        static_cast<unsigned long long>(a), static_cast<unsigned long long>(b));
-      if (::write(log_fd, line, static_cast<std::size_t>(n)) != n) std::abort();
-    };
-    std::vector<st::outbox_entry> batch;
-    while (!done.load()) {
-      if (s->outbox().read(after, 1 + rng() % 40, 64 * 1024, batch)) continue;
-      if (!batch.empty()) {
-        say('R', batch.front().seq, batch.back().seq);
-        pending.emplace_back(batch.front().seq, batch.back().seq);
-        after = batch.back().seq;
-      }
-      if (pending.size() >= 3 || (batch.empty() && !pending.empty())) {
-        const auto i = rng() % pending.size();
-        const auto [a, b] = pending[i];
-        if (!s->outbox().acknowledge(a, b)) {
-          say('A', a, b);
-          pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
-        }
-      }
-      if (batch.empty() && pending.empty()) {
-        std::unique_lock lk(mu);
-        cv.wait_for(lk, std::chrono::milliseconds(50), [&] { return appended || done.load(); });
-        appended = false;
-      }
-    }
-  });
+  st::outbox_source source(*s);
+  fleetpoll::storage::test::uplink_emulation up(source, log_fd, seed);
+  std::thread uplink([&] { up.run(); });
 
   st::testing::fleet_options fo;
   fo.devices = devices;
@@ -130,10 +88,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   };
   const auto r = st::testing::run_fleet(*s, fo);
-  done.store(true);
-  cv.notify_one();
+  up.stop();
   uplink.join();
-  s->outbox().set_append_listener({});
   ::close(log_fd);
   if (r.errors) {
     std::cerr << "storage_crash_writer: " << r.errors << " calls failed\n";

@@ -17,7 +17,9 @@
 #include <sys/resource.h>
 
 #include <map>
+#include <thread>
 
+#include "fleetpoll/storage/engine_sink.hpp"
 #include "storage_test_support.hpp"
 
 namespace fleetpoll::storage::test {
@@ -225,6 +227,133 @@ TEST_F(StorageDiskFull, TheFreeSpaceGuardRefusesBeforeRocksDbFails) {
   disk.grow(64u << 20);
   ASSERT_FALSE(fill(*db, next, next + 5));  // at once: the guard looks again when it is low
   EXPECT_GT(db->outbox().last_seq(), last);
+}
+
+// ---- the engine's sink over a full disk
+
+// Waits for `done`, checking every 5 ms, for at most `bound` (the check paces; the test waits
+// for the state, never for a fixed time).
+template <class F>
+bool wait_until(F done, std::chrono::milliseconds bound) {
+  const auto until = std::chrono::steady_clock::now() + bound;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until) return done();
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+class StorageDiskFullSink : public StorageDiskFull {
+ protected:
+  // One poll of device `n` (an office MFP whose black toner is at `level`) through the sink, as
+  // the engine hands it over.
+  void push(engine_sink& sink, int n, std::uint64_t at, int level = 100) {
+    auto d = testing::office_mfp(n);
+    d.supplies[0].level = level;
+    const auto buf = testing::build_snapshot(d, at);
+    const std::string address = testing::sim_address(n);
+    engine::poll_record r;
+    r.address = address;
+    r.at_ms = at;
+    r.classes = all_classes;
+    r.snapshot = std::span(buf.data(), buf.size());
+    sink.on_poll(r);
+  }
+  // A store on the small disk and a sink with one writer retrying every 50 ms.
+  std::unique_ptr<engine_sink> make_sink(store& db, std::size_t max_queued = 65536) {
+    engine_sink_options so;
+    so.writer_threads = 1;
+    so.retry_interval = 50ms;
+    so.max_queued_polls = max_queued;
+    so.metrics = &reg_;
+    return std::make_unique<engine_sink>(db, so);
+  }
+  // New devices through the sink until a write fails and the sink retries; returns the count.
+  int fill_until_retrying(engine_sink& sink) {
+    int next = 0;
+    while (sink.stats().retries == 0 && next < 20000) {
+      for (int i = 0; i < 10; ++i, ++next)
+        push(sink, next, testing::sim_epoch_ms + static_cast<std::uint64_t>(next));
+      EXPECT_TRUE(
+          wait_until([&] { return sink.stats().queued == 0 || sink.stats().retries > 0; }, 30s));
+    }
+    return next;
+  }
+};
+
+TEST_F(StorageDiskFullSink, TheSinkRetriesThroughAFullDiskAndLosesNothing) {
+  small_disk disk(mount_, 8u << 20);
+  std::printf("disk-full mode: %s\n", disk.mode().c_str());
+  auto db = open_store(0);
+  ASSERT_TRUE(db);
+  auto sink_owner = make_sink(*db);
+  engine_sink& sink = *sink_owner;
+  int next = fill_until_retrying(sink);
+  ASSERT_GT(sink.stats().retries, 0u) << "the disk never filled";
+  const std::uint64_t last = db->outbox().last_seq();
+  // The engine keeps polling: its calls return at once and are queued, none dropped.
+  for (int i = 0; i < 300; ++i, ++next)
+    push(sink, next, testing::sim_epoch_ms + static_cast<std::uint64_t>(next));
+  ASSERT_TRUE(wait_until([&] { return sink.stats().retries >= 3; }, 30s));
+  EXPECT_EQ(db->outbox().last_seq(), last);  // nothing written meanwhile
+  EXPECT_EQ(sink.stats().dropped, 0u);
+  EXPECT_GE(sink.stats().queued, 300u);
+  EXPECT_GE(counter(reg_, "fleetpoll_storage_sink_retries_total", ""), 3);
+  // Space returns: the queue drains on its own and everything is written, once, in order.
+  disk.grow(64u << 20);
+  ASSERT_TRUE(sink.drain(60s)) << sink.stats().queued << " still queued";
+  const auto st = sink.stats();
+  EXPECT_EQ(st.written, st.polls_received);
+  EXPECT_EQ(st.dropped + st.merged + st.rejected, 0u);
+  for (int n = 0; n < next; ++n)
+    EXPECT_NE(db->device_id(testing::sim_address(n)), 0u) << "device " << n << " lost";
+  const auto contents = outbox_contents(*db);
+  std::uint64_t expect = 1;
+  int identities = 0;
+  for (const auto& [seq, bytes] : contents) {
+    ASSERT_EQ(seq, expect++);
+    const auto span = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    ASSERT_TRUE(codecs::verify_change_record(span));
+    identities += codecs::change_record_of(span)->kind() == ChangeKind::identity ? 1 : 0;
+  }
+  EXPECT_EQ(identities, next);  // every device once: no poll lost, none written twice
+}
+
+TEST_F(StorageDiskFullSink, AFullQueueKeepsTheNewestPollPerDeviceAndCountsDrops) {
+  small_disk disk(mount_, 8u << 20);
+  std::printf("disk-full mode: %s\n", disk.mode().c_str());
+  auto db = open_store(0);
+  ASSERT_TRUE(db);
+  auto sink_owner = make_sink(*db, 50);
+  engine_sink& sink = *sink_owner;
+  int next = fill_until_retrying(sink);
+  ASSERT_GT(sink.stats().retries, 0u) << "the disk never filled";
+  // Fill the queue to its bound with new devices, then some more: those are dropped.
+  const int first_queued = next;
+  for (int i = 0; i < 80; ++i, ++next)
+    push(sink, next, testing::sim_epoch_ms + static_cast<std::uint64_t>(next));
+  const auto st1 = sink.stats();
+  EXPECT_GE(st1.dropped, 30u);
+  EXPECT_LE(st1.queued, 51u);  // the bound, plus the one the writer holds
+  // A newer poll of a queued device replaces its queued poll.
+  push(sink, first_queued, testing::sim_epoch_ms + 10 * 60'000, 40);
+  EXPECT_EQ(sink.stats().merged, 1u);
+  disk.grow(64u << 20);
+  ASSERT_TRUE(sink.drain(60s));
+  std::vector<device_view> devices;
+  ASSERT_FALSE(db->devices(devices, false));
+  const auto it = std::find_if(devices.begin(), devices.end(), [&](const device_view& d) {
+    return d.address == testing::sim_address(first_queued);
+  });
+  ASSERT_NE(it, devices.end());
+  EXPECT_EQ(it->supplies[0].level, 40);  // the newest reading won
+  const auto st2 = sink.stats();
+  EXPECT_EQ(st2.written + st2.dropped + st2.merged, st2.polls_received);
+  // Dropped polls were of devices never stored: their next poll stores them from scratch.
+  EXPECT_EQ(db->device_id(testing::sim_address(next - 1)), 0u);
+  push(sink, next - 1, testing::sim_epoch_ms + 20 * 60'000);
+  ASSERT_TRUE(sink.drain(10s));
+  EXPECT_NE(db->device_id(testing::sim_address(next - 1)), 0u);
 }
 
 }  // namespace
