@@ -12,10 +12,7 @@
 // Unix ms), "{start_s}" (seconds) and "{port}" (a free loopback UDP port, the same in every run)
 // in it are replaced. It must keep the contract written at the top of engine_crash_writer.cpp.
 // FLEETPOLL_CRASH_SEED replays a run's moments.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <fstream>
 #include <random>
@@ -29,21 +26,6 @@ namespace fleetpoll::storage::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A UDP port free on loopback now (the kernel's pick; closed again for the writer to bind).
-std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
 
 std::vector<std::string> writer_command(const fs::path& db, const fs::path& log, unsigned seed,
                                         std::uint64_t start, std::uint16_t port) {
