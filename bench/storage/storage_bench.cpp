@@ -4,13 +4,19 @@
 //      identity daily) and for polls that fetch every class each time;
 //   2. bytes on disk per printer per day at a 5-minute supply cadence with the office profile,
 //      after the uplink acknowledged everything and a full compaction;
-//   3. latency of one printer's 30-day history query (events and every series).
+//   3. latency of one printer's 30-day history query (events and every series);
+//   4. fleetsim's office profile through the real engine and real UDP (engine_sink, two stores
+//      fed by the same polls): bytes on disk per printer per day at a 5-minute supply cadence,
+//      and the change records per printer per day — what the uplink sends — with the default
+//      counter interval (1 h) and without one (0), by kind.
 //
-//   storage_bench [--json FILE] [--dir DIR] [--devices N] [--days D] [--quick]
+//   storage_bench [--json FILE] [--dir DIR] [--devices N] [--days D] [--fleetsim-devices N]
+//                 [--fleetsim-days D] [--fleetsim-profile office|workgroup]
+//                 [--only ingest|size|fleetsim] [--quick]
 //
-// The fleet is storage/testing's office simulation (fleetsim's office profile will replace it at
-// integration). A "sample" is one value a poll carried: a supply level, a tray level, a counter,
-// or the status. Snapshots are built before the timed part; only ingest() is timed.
+// Parts 1-3 use storage/testing's office simulation: snapshots are built before the timed part
+// and only ingest() is timed. A "sample" is one value a poll carried: a supply level, a tray
+// level, a counter, or the status.
 #include <rocksdb/version.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
@@ -22,9 +28,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <thread>
 
+#include "fleetpoll/codecs/change_record.hpp"
+#include "fleetpoll/storage/engine_sink.hpp"
 #include "fleetpoll/storage/store.hpp"
+#include "fleetpoll/storage/testing/engine_fleet.hpp"
 #include "fleetpoll/storage/testing/fleet_driver.hpp"
 
 namespace st = fleetpoll::storage;
@@ -159,6 +169,131 @@ ingest_figures ingest_phase(const fs::path& dir, int devices, double hours, bool
   return f;
 }
 
+// Records in the outbox by kind, and their bytes.
+std::map<std::string, std::uint64_t> records_by_kind(st::store& s, std::uint64_t& bytes) {
+  std::map<std::string, std::uint64_t> out;
+  std::vector<st::outbox_entry> batch;
+  bytes = 0;
+  for (std::uint64_t after = 0;;) {
+    if (s.outbox().read(after, 10000, 1u << 30, batch) || batch.empty()) break;
+    for (const auto& e : batch) {
+      after = e.seq;
+      bytes += e.bytes.size();
+      const auto* r = fleetpoll::codecs::change_record_of(
+          std::span(reinterpret_cast<const std::uint8_t*>(e.bytes.data()), e.bytes.size()));
+      ++out[r ? fleetpoll::schema::EnumNameChangeKind(r->kind()) : "damaged"];
+    }
+  }
+  return out;
+}
+
+// 4. fleetsim's office profile, polled by the engine over loopback UDP every 5 simulated minutes
+// (status, alerts, supplies; counters every 15 min; identity daily), one week from a Monday.
+void fleetsim_part(const fs::path& dir, int devices, int days, const std::string& profile,
+                   boost::json::object& out) {
+  namespace fs_sim = fleetpoll::fleetsim;
+  namespace eng = fleetpoll::engine;
+  std::printf("4. fleetsim %s profile through the engine: %d printers, %d simulated days\n",
+              profile.c_str(), devices, days);
+  fs_sim::options so;
+  so.devices = static_cast<std::uint32_t>(devices);
+  so.port = 0;
+  so.seed = 7;
+  so.profile = profile;
+  so.acceleration = 0;
+  so.start_time = 1767571200;  // 2026-01-05T00:00:00Z, a Monday
+  std::string why;
+  auto fleet = fs_sim::fleet::create(so, why);
+  if (!fleet || fleet->start(why)) {
+    std::cerr << "storage_bench: fleetsim: " << why << "\n";
+    std::exit(1);
+  }
+  std::atomic<std::uint64_t> now{static_cast<std::uint64_t>(so.start_time) * 1000};
+  auto open_at = [&](const fs::path& p, std::chrono::seconds counter_interval) {
+    st::store_options o;
+    o.path = p;
+    o.site_id = "bench";
+    o.min_free_bytes = 0;
+    o.thresholds.counter_interval = counter_interval;
+    o.clock = [&now] { return now.load(); };
+    std::unique_ptr<st::store> s;
+    std::string detail;
+    if (st::store::open(o, s, &detail)) {
+      std::cerr << "storage_bench: " << detail << "\n";
+      std::exit(1);
+    }
+    return s;
+  };
+  auto with_interval = open_at(dir / "fleetsim-default", std::chrono::hours(1));
+  auto without = open_at(dir / "fleetsim-no-interval", std::chrono::seconds(0));
+  st::engine_sink sink_a(*with_interval), sink_b(*without);
+  eng::fanout_sink both;
+  both.add(sink_a);
+  both.add(sink_b);
+  sim::sim_time_sink stamps(both);
+  eng::engine e(sim::fast_engine_options(2), stamps);
+  if (!sim::add_fleet(e, *fleet) || e.start()) std::exit(1);
+  const auto b = clock_type::now();
+  const int rounds = days * 288;
+  for (int k = 0; k < rounds; ++k) {
+    const std::int64_t t = so.start_time + static_cast<std::int64_t>(k) * 300;
+    fleet->set_time(static_cast<double>(t));
+    now = static_cast<std::uint64_t>(t) * 1000;
+    stamps.set_time_ms(now.load());
+    std::uint32_t classes = 2u | 4u | 8u;
+    if (k % 3 == 0) classes |= 16u;
+    if (k % 288 == 0) classes |= 1u;
+    e.poll_all_now(classes);
+    e.wait_idle(std::chrono::minutes(5));
+  }
+  sink_a.drain(std::chrono::minutes(5));
+  sink_b.drain(std::chrono::minutes(5));
+  const double run_s = std::chrono::duration<double>(clock_type::now() - b).count();
+  const auto es = e.stats();
+  e.stop(std::chrono::seconds(1));
+  const double printer_days = static_cast<double>(devices) * days;
+  boost::json::object o;
+  o["printers"] = devices;
+  o["days"] = days;
+  o["profile"] = profile;
+  o["polls"] = es.polls_complete;
+  o["polls_failed"] = es.polls_failed;
+  o["seconds"] = run_s;
+  for (auto* s : {with_interval.get(), without.get()}) {
+    std::uint64_t bytes = 0;
+    const auto kinds = records_by_kind(*s, bytes);
+    const bool dflt = s == with_interval.get();
+    std::uint64_t total = 0;
+    for (const auto& [k, n] : kinds) total += n;
+    std::printf("   counter interval %s: %.1f records per printer per day (%.0f record bytes):",
+                dflt ? "1 h" : "0  ", static_cast<double>(total) / printer_days,
+                static_cast<double>(bytes) / printer_days);
+    boost::json::object by_kind;
+    for (const auto& [k, n] : kinds) {
+      std::printf(" %s %.2f", k.c_str(), static_cast<double>(n) / printer_days);
+      by_kind[k] = static_cast<double>(n) / printer_days;
+    }
+    std::printf("\n");
+    boost::json::object r;
+    r["records_per_printer_per_day"] = static_cast<double>(total) / printer_days;
+    r["record_bytes_per_printer_per_day"] = static_cast<double>(bytes) / printer_days;
+    r["by_kind_per_printer_per_day"] = std::move(by_kind);
+    o[dflt ? "counter_interval_1h" : "counter_interval_0"] = std::move(r);
+  }
+  // The uplink took everything; the database after a full compaction.
+  drain_outbox(*with_interval);
+  with_interval->compact();
+  const double per_day = static_cast<double>(with_interval->disk_bytes()) / printer_days;
+  std::printf(
+      "   %llu polls in %.1f s (%.0f polls/s, %llu failed); bytes on disk per printer per "
+      "day after compaction: %.0f\n",
+      static_cast<unsigned long long>(es.polls_complete), run_s,
+      static_cast<double>(es.polls_complete) / run_s,
+      static_cast<unsigned long long>(es.polls_failed), per_day);
+  o["bytes_per_printer_per_day"] = per_day;
+  out["fleetsim_" + profile] = std::move(o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -176,14 +311,26 @@ int main(int argc, char** argv) {
       ->default_val(100);
   app.add_option("--days", days, "Simulated days in the size/query phase (at least 31)")
       ->default_val(31);
+  int fleetsim_devices = 100, fleetsim_days = 7;
+  std::string fleetsim_profile = "office";
+  app.add_option("--fleetsim-profile", fleetsim_profile, "fleetsim profile of the fleetsim phase")
+      ->default_val("office")
+      ->check(CLI::IsMember({"office", "workgroup"}));
+  app.add_option("--fleetsim-devices", fleetsim_devices, "Printers in the fleetsim phase")
+      ->default_val(100);
+  app.add_option("--fleetsim-days", fleetsim_days, "Simulated days in the fleetsim phase")
+      ->default_val(7);
   app.add_flag("--quick", quick, "Smaller runs (a smoke test of the benchmark itself)");
-  app.add_option("--only", only, "Run one part: ingest or size (size includes the query latency)")
-      ->check(CLI::IsMember({"ingest", "size"}));
+  app.add_option("--only", only,
+                 "Run one part: ingest, size (includes the query latency) or fleetsim")
+      ->check(CLI::IsMember({"ingest", "size", "fleetsim"}));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   if (quick) {
     devices = 200;
     size_devices = 10;
+    fleetsim_devices = 10;
+    fleetsim_days = 1;
   }
   days = std::max(days, 31.0);
 
@@ -203,7 +350,7 @@ int main(int argc, char** argv) {
                    std::to_string(ROCKSDB_PATCH);
 
   // 1. Ingest.
-  if (only != "size") {
+  if (only.empty() || only == "ingest") {
     std::printf("1. ingest, %d office printers, two threads\n", devices);
     for (bool every : {false, true}) {
       const auto f =
@@ -239,8 +386,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  // 4. fleetsim through the engine.
+  if (only.empty() || only == "fleetsim")
+    fleetsim_part(dir, fleetsim_devices, fleetsim_days, fleetsim_profile, out);
+
   // 2. Bytes per printer per day; 3. history query latency — on one database of `days` days.
-  if (only == "ingest") {
+  if (!only.empty() && only != "size") {
     if (!json_file.empty()) std::ofstream(json_file) << boost::json::serialize(out) << "\n";
     if (own_dir) fs::remove_all(dir);
     return 0;

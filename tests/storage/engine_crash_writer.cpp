@@ -29,10 +29,10 @@
 #include <mutex>
 #include <thread>
 
-#include "engine_fleet.hpp"
 #include "fleetpoll/storage/engine_sink.hpp"
 #include "fleetpoll/storage/outbox_source.hpp"
 #include "fleetpoll/storage/store.hpp"
+#include "fleetpoll/storage/testing/engine_fleet.hpp"
 #include "uplink_emulation.hpp"
 
 namespace st = fleetpoll::storage;
@@ -120,13 +120,13 @@ int main(int argc, char** argv) {
 
   st::engine_sink sink(*s);
   progress_sink counting(sink, progress_every);
-  auto eo = st::test::fast_engine_options(2);
+  auto eo = st::testing::fast_engine_options(2);
   eo.schedule.enabled = true;
   eo.schedule.cadence.fill(std::chrono::seconds(1));
   eo.schedule.cadence[0] = std::chrono::seconds(3600);  // identity
   eo.schedule.first_poll_spread = std::chrono::milliseconds(200);
   eng::engine e(eo, counting);
-  if (!st::test::add_fleet(e, *fleet) || e.start()) {
+  if (!st::testing::add_fleet(e, *fleet) || e.start()) {
     std::cerr << "storage_engine_crash_writer: the engine did not start\n";
     return 1;
   }

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "delivery_check.hpp"
-#include "engine_fleet.hpp"
 #include "fleetpoll/storage/outbox_source.hpp"
+#include "fleetpoll/storage/testing/engine_fleet.hpp"
 #include "fleetpoll/uplink/receiver.hpp"
 #include "fleetpoll/uplink/sender.hpp"
 #include "io_thread.hpp"
@@ -17,6 +17,12 @@
 
 namespace fleetpoll::storage::test {
 namespace {
+
+using testing::add_fleet;
+using testing::device_key;
+using testing::fast_engine_options;
+using testing::poll_round;
+using testing::sim_rig;
 
 using namespace std::chrono_literals;
 namespace sim = fleetpoll::fleetsim;

@@ -27,11 +27,17 @@
 #include <map>
 #include <set>
 
-#include "engine_fleet.hpp"
+#include "fleetpoll/storage/testing/engine_fleet.hpp"
 #include "storage_test_support.hpp"
 
 namespace fleetpoll::storage::test {
 namespace {
+
+using testing::add_fleet;
+using testing::device_key;
+using testing::fast_engine_options;
+using testing::poll_round;
+using testing::sim_rig;
 
 using namespace std::chrono_literals;
 namespace sim = fleetpoll::fleetsim;

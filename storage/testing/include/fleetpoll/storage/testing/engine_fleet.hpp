@@ -1,5 +1,6 @@
-// Test support: the real engine polling an in-process fleetsim through real UDP on loopback,
-// its polls going through storage::engine_sink into a real store.
+// Test and benchmark support (header-only; link fleetpoll::engine, fleetpoll::fleetsim and
+// fleetpoll::storage_adapters): the real engine polling an in-process fleetsim through real UDP on
+// loopback, its polls going through storage::engine_sink into a real store.
 //
 // fleetsim runs with a frozen clock (acceleration 0) that the test moves with set_time(); a
 // round polls every device once at that simulated moment. The engine stamps polls with the wall
@@ -25,7 +26,7 @@
 #include "fleetpoll/storage/engine_sink.hpp"
 #include "fleetpoll/storage/store.hpp"
 
-namespace fleetpoll::storage::test {
+namespace fleetpoll::storage::testing {
 
 // Loopback only, no rate caps (fleetsim is in the same process), short timeouts.
 inline engine::engine_options fast_engine_options(unsigned threads = 2) {
@@ -146,4 +147,4 @@ struct sim_rig {
   }
 };
 
-}  // namespace fleetpoll::storage::test
+}  // namespace fleetpoll::storage::testing
