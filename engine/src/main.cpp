@@ -8,6 +8,7 @@
 #include "fleetpoll/engine/probe_command.hpp"
 #include "fleetpoll/engine/run_command.hpp"
 #include "fleetpoll/engine/version.hpp"
+#include "fleetpoll/storage/commands.hpp"
 #include "fleetpoll/uplink/receive_command.hpp"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   // its exit code in exit_code when it runs.
   int exit_code = 0;
   fleetpoll::engine::add_probe_command(app, exit_code);
+  fleetpoll::storage::add_storage_commands(app, exit_code);
   fleetpoll::uplink::add_receive_command(app, exit_code);
   fleetpoll::engine::add_run_command(app, exit_code);
   fleetpoll::engine::add_discover_command(app, exit_code);

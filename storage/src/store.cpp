@@ -1,0 +1,908 @@
+#include "fleetpoll/storage/store.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "database.hpp"
+#include "detector.hpp"
+#include "device_state.hpp"
+#include "fleetpoll/codecs/change_record.hpp"
+#include "fleetpoll/codecs/normalize.hpp"
+#include "keys.hpp"
+#include "storage_metrics.hpp"
+
+namespace fleetpoll::storage {
+
+using namespace detail;
+
+namespace {
+
+struct text_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+std::error_code validate(const store_options& o, std::string& detail) {
+  const auto& t = o.thresholds;
+  auto bad = [&](const std::string& what) {
+    detail = "invalid storage option: " + what;
+    return std::error_code(error::invalid_options);
+  };
+  if (o.path.empty()) return bad("path is empty");
+  if (t.level_change < 1 || t.level_change > 100)
+    return bad("thresholds.level_change must be 1..100");
+  if (t.reorder_point < 0 || t.reorder_point > 100)
+    return bad("thresholds.reorder_point must be 0..100");
+  if (t.low_mark < 0 || t.low_mark > 100) return bad("thresholds.low_mark must be 0..100");
+  if (t.replacement_jump < 1 || t.replacement_jump > 100)
+    return bad("thresholds.replacement_jump must be 1..100");
+  if (t.reseat_tolerance < 0 || t.reseat_tolerance >= t.replacement_jump)
+    return bad("thresholds.reseat_tolerance must be 0..replacement_jump-1");
+  if (t.tray_level_change < 1 || t.tray_level_change > 100)
+    return bad("thresholds.tray_level_change must be 1..100");
+  if (t.counter_delta < 1) return bad("thresholds.counter_delta must be at least 1");
+  if (t.removal_polls < 1 || t.removal_polls > 255)
+    return bad("thresholds.removal_polls must be 1..255");
+  if (o.heartbeat_period.count() <= 0) return bad("heartbeat_period must be positive");
+  if (o.retention < std::chrono::hours(24)) return bad("retention must be at least a day");
+  if (o.touch_period.count() < 0) return bad("touch_period must not be negative");
+  if (o.recovery_interval.count() <= 0) return bad("recovery_interval must be positive");
+  if (o.block_cache_bytes < (1u << 20)) return bad("block_cache_bytes must be at least 1 MiB");
+  if (o.write_buffer_bytes < (1u << 20)) return bad("write_buffer_bytes must be at least 1 MiB");
+  return {};
+}
+
+}  // namespace
+
+class store::impl final : public storage::outbox {
+ public:
+  explicit impl(const store_options& o) : opt_(o) {
+    cfg_.thresholds = o.thresholds;
+    cfg_.heartbeat_ms = static_cast<std::uint64_t>(o.heartbeat_period.count());
+    tuning_.block_cache_bytes = o.block_cache_bytes;
+    tuning_.write_buffer_bytes = o.write_buffer_bytes;
+    tuning_.background_jobs = o.background_jobs;
+    if (o.metrics) metrics_ = std::make_unique<storage_metrics>(*o.metrics);
+  }
+
+  ~impl() override {
+    {
+      std::lock_guard lk(maint_mu_);
+      stop_ = true;
+    }
+    maint_cv_.notify_all();
+    if (maint_.joinable()) maint_.join();
+    std::unique_lock lk(db_mu_);
+    db_.reset();
+  }
+
+  std::error_code start(std::string& detail) {
+    meta_info meta;
+    const auto ec =
+        open_for_write(opt_.path, opt_.site_id, retention_ms(), now(), tuning_, db_, meta, detail);
+    if (ec) return ec;
+    site_id_ = meta.site_id;
+    if (auto e2 = reload(meta)) {
+      detail = "cannot load the state of " + opt_.path.string() + ": " + e2.message();
+      return e2;
+    }
+    refresh_free_space();
+    maint_ = std::thread([this] { maintenance(); });
+    return {};
+  }
+
+  // ---- ingest ---------------------------------------------------------------------------------
+
+  std::error_code ingest(const poll_record& p, ingest_stats* stats) {
+    if (p.address.empty() || (p.classes & ~class_all) != 0) {
+      count_poll(poll_result::rejected);
+      return error::invalid_record;
+    }
+    // The flatbuffers verifier insists on aligned scalars; the engine's buffers normally are.
+    std::unique_ptr<std::uint64_t[]> aligned;
+    const std::uint8_t* data = p.snapshot.data();
+    if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) != 0) {
+      aligned.reset(new std::uint64_t[p.snapshot.size() / 8 + 1]);
+      std::memcpy(aligned.get(), p.snapshot.data(), p.snapshot.size());
+      data = reinterpret_cast<const std::uint8_t*>(aligned.get());
+    }
+    if (!codecs::verify_snapshot(std::span(data, p.snapshot.size()))) {
+      count_poll(poll_result::rejected);
+      return error::invalid_snapshot;
+    }
+    const auto* snap = schema::GetDeviceSnapshot(data);
+    return judged(p.address, true, p.at_ms, stats, [&](device_entry& e, detection& d) {
+      detect_poll(e.on_disk ? &e.state : nullptr, e.id, p.address, *snap, p.classes, p.at_ms, cfg_,
+                  d);
+      return true;
+    });
+  }
+
+  std::error_code unreachable(std::string_view address, std::uint64_t at_ms,
+                              std::uint32_t failed_polls, std::string_view last_error) {
+    if (address.empty()) return error::invalid_record;
+    return judged(address, false, at_ms, nullptr, [&](device_entry& e, detection& d) {
+      if (!e.on_disk) return false;  // never ingested: nothing to report about it yet
+      detect_unreachable(e.state, at_ms, failed_polls, last_error, cfg_, d);
+      return true;
+    });
+  }
+
+  // ---- outbox ---------------------------------------------------------------------------------
+
+  std::error_code read(std::uint64_t after_seq, std::size_t max_records, std::size_t max_bytes,
+                       std::vector<outbox_entry>& out) override {
+    out.clear();
+    if (max_records == 0) return {};
+    std::error_code ec;
+    auto lk = use_db(ec);
+    if (ec) return ec;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db->NewIterator(rocksdb::ReadOptions(), db_->cf[cf_outbox]));
+    std::size_t total = 0;
+    for (it->Seek(outbox_key(after_seq + 1)); it->Valid() && out.size() < max_records; it->Next()) {
+      const auto k = it->key();
+      const auto v = it->value();
+      outbox_entry e;
+      e.seq = k.size() == 8 ? get_be64(k.data()) : 0;
+      bool good = k.size() == 8 && v.size() > outbox_header_size;
+      if (good) {
+        e.created_ms = get_be64(v.data());
+        e.bytes.assign(v.data() + outbox_header_size, v.size() - outbox_header_size);
+        const std::span bytes(reinterpret_cast<const std::uint8_t*>(e.bytes.data()),
+                              e.bytes.size());
+        good =
+            codecs::verify_change_record(bytes) && codecs::change_record_of(bytes)->seq() == e.seq;
+      }
+      if (!good) {
+        if (metrics_) metrics_->corrupt_values->Increment();
+        spdlog::error("storage: outbox record {} fails verification; the uplink cannot send it",
+                      e.seq);
+        if (out.empty()) return error::corrupt_value;
+        break;
+      }
+      if (!out.empty() && total + e.bytes.size() > max_bytes) break;
+      total += e.bytes.size();
+      out.push_back(std::move(e));
+    }
+    if (!it->status().ok()) {
+      out.clear();
+      return from_status(it->status());
+    }
+    if (opt_.sync_before_handout && !out.empty() && out.back().seq > synced_seq_.load()) {
+      std::lock_guard sl(sync_mu_);
+      if (out.back().seq > synced_seq_.load()) {
+        const std::uint64_t target = last_seq_.load();
+        const auto s = db_->db->SyncWAL();
+        if (!s.ok()) {
+          // Hand out only what is already durable (the disk may be full: the uplink can still
+          // drain what was made durable before).
+          const auto durable = synced_seq_.load();
+          std::erase_if(out, [&](const outbox_entry& e) { return e.seq > durable; });
+          log_error(from_status(s),
+                    "cannot make the outbox durable before handing it out: " + s.ToString());
+          return out.empty() ? from_status(s) : std::error_code();
+        }
+        synced_seq_.store(std::max(synced_seq_.load(), target));
+      }
+    }
+    return {};
+  }
+
+  std::error_code acknowledge(std::uint64_t first_seq, std::uint64_t last_seq_arg) override {
+    if (first_seq == 0 || first_seq > last_seq_arg || last_seq_arg > last_seq_.load())
+      return error::invalid_ack;
+    std::error_code ec;
+    auto lk = use_db(ec);
+    if (ec) return ec;
+    std::lock_guard al(ack_mu_);
+    rocksdb::WriteBatch batch;
+    std::uint64_t n = 0;
+    {
+      rocksdb::ReadOptions ro;
+      const std::string upper = outbox_key(last_seq_arg + 1);
+      rocksdb::Slice upper_slice(upper);
+      ro.iterate_upper_bound = &upper_slice;
+      std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->cf[cf_outbox]));
+      for (it->Seek(outbox_key(first_seq)); it->Valid(); it->Next()) {
+        batch.Delete(db_->cf[cf_outbox], it->key());
+        ++n;
+      }
+      if (!it->status().ok()) return from_status(it->status());
+    }
+    if (n > 0) {
+      const auto s = db_->db->Write(rocksdb::WriteOptions(), &batch);
+      if (!s.ok()) return write_failed(s);
+      if (metrics_) {
+        metrics_->writes->Increment();
+        metrics_->records_acknowledged->Increment(static_cast<double>(n));
+      }
+    }
+    std::lock_guard ol(ob_mu_);
+    depth_ -= std::min(depth_, n);
+    const auto old_floor = floor_;
+    mark_acked(first_seq, last_seq_arg);
+    if (floor_ != old_floor) refresh_oldest();
+    update_outbox_gauges();
+    return {};
+  }
+
+  std::uint64_t first_unacknowledged() const override {
+    std::lock_guard ol(ob_mu_);
+    return floor_ + 1;
+  }
+  std::uint64_t last_seq() const override { return last_seq_.load(); }
+  std::uint64_t depth() const override {
+    std::lock_guard ol(ob_mu_);
+    return depth_;
+  }
+  std::uint64_t oldest_created_ms() const override {
+    std::lock_guard ol(ob_mu_);
+    return depth_ == 0 ? 0 : oldest_created_;
+  }
+  void set_append_listener(std::function<void()> listener) override {
+    std::lock_guard ll(listener_mu_);
+    listener_ = listener ? std::make_shared<std::function<void()>>(std::move(listener)) : nullptr;
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------
+
+  std::error_code devices(std::vector<device_view>& out, bool with_forecast) {
+    std::error_code ec;
+    auto lk = use_db(ec);
+    if (ec) return ec;
+    std::vector<device_state> states;
+    {
+      std::shared_lock ml(map_mu_);
+      states.reserve(by_id_.size());
+      for (const auto& [id, e] : by_id_) {
+        std::lock_guard el(e->mu);
+        if (e->on_disk) states.push_back(e->state);
+      }
+    }
+    return devices_query(ref(), states, with_forecast, out);
+  }
+
+  std::error_code history(std::uint64_t id, const history_query& q, history_result& out) {
+    std::error_code ec;
+    auto lk = use_db(ec);
+    if (ec) return ec;
+    device_state st;
+    {
+      std::shared_lock ml(map_mu_);
+      auto it = by_id_.find(id);
+      if (it == by_id_.end()) return error::not_found;
+      std::lock_guard el(it->second->mu);
+      if (!it->second->on_disk) return error::not_found;
+      st = it->second->state;
+    }
+    std::uint64_t corrupt = 0;
+    ec = history_query_run(ref(), st, q, out, &corrupt);
+    if (corrupt && metrics_) metrics_->corrupt_values->Increment(static_cast<double>(corrupt));
+    return ec;
+  }
+
+  std::uint64_t device_id(std::string_view address) const {
+    std::shared_lock ml(map_mu_);
+    auto it = by_address_.find(address);
+    if (it == by_address_.end()) return 0;
+    std::lock_guard el(it->second->mu);
+    return it->second->on_disk ? it->second->id : 0;
+  }
+
+  // ---- operations -------------------------------------------------------------------------------
+
+  std::error_code enforce_retention(std::uint64_t* deleted) {
+    if (deleted) *deleted = 0;
+    std::lock_guard rl(retention_mu_);  // one pass at a time (the hourly one, or a caller's)
+    std::error_code ec;
+    auto lk = use_db(ec);
+    if (ec) return ec;
+    const std::uint64_t t = now();
+    const std::uint64_t cutoff = t > retention_ms() ? t - retention_ms() : 0;
+    const std::uint32_t first_kept_week = week_of(cutoff);  // weeks before it are wholly expired
+    if (first_kept_week == 0) return {};
+    std::string boundary;
+    put_be32(boundary, first_kept_week);
+    std::uint64_t counts[2] = {0, 0};
+    const std::size_t families[2] = {cf_samples, cf_events};
+    for (int i = 0; i < 2; ++i) {
+      rocksdb::ReadOptions ro;
+      rocksdb::Slice upper(boundary);
+      ro.iterate_upper_bound = &upper;
+      std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->cf[families[i]]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) ++counts[i];
+      if (!it->status().ok()) return from_status(it->status());
+    }
+    if (counts[0] + counts[1] == 0) return {};
+    rocksdb::WriteBatch batch;
+    for (auto f : families) batch.DeleteRange(db_->cf[f], rocksdb::Slice(), boundary);
+    const auto s = db_->db->Write(rocksdb::WriteOptions(), &batch);
+    if (!s.ok()) return write_failed(s);
+    // Reclaim the space now rather than whenever compaction reaches those files.
+    rocksdb::CompactRangeOptions co;
+    rocksdb::Slice end(boundary);
+    for (auto f : families) db_->db->CompactRange(co, db_->cf[f], nullptr, &end);
+    if (metrics_) {
+      metrics_->retention_samples->Increment(static_cast<double>(counts[0]));
+      metrics_->retention_events->Increment(static_cast<double>(counts[1]));
+    }
+    spdlog::info("storage: retention deleted {} samples and {} events older than week {}",
+                 counts[0], counts[1], first_kept_week);
+    if (deleted) *deleted = counts[0] + counts[1];
+    return {};
+  }
+
+  std::error_code compact() {
+    std::error_code ec;
+    auto lk = use_db(ec);
+    if (ec) return ec;
+    // Memtables first (all column families together, so that no write-ahead log file is kept
+    // alive by one of them), then every level down to the last.
+    std::vector<rocksdb::ColumnFamilyHandle*> all;
+    for (auto* c : db_->cf)
+      if (c) all.push_back(c);
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    if (const auto s = db_->db->Flush(fo, all); !s.ok()) return from_status(s);
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    for (auto* c : db_->cf)
+      if (c) {
+        const auto s = db_->db->CompactRange(co, c, nullptr, nullptr);
+        if (!s.ok()) return from_status(s);
+      }
+    return {};
+  }
+
+  std::uint64_t disk_bytes() { return folder_bytes(opt_.path); }
+  bool writable() const noexcept { return writable_.load(); }
+  bool wait_writable(std::chrono::milliseconds timeout) {
+    maint_cv_.notify_all();
+    std::unique_lock hl(health_mu_);
+    return health_cv_.wait_for(hl, timeout, [&] { return writable_.load(); });
+  }
+
+ private:
+  struct device_entry {
+    std::mutex mu;
+    std::uint64_t id = 0;
+    bool on_disk = false;  // a state is stored (and `state` is it)
+    device_state state;
+    std::uint64_t persisted_seen_ms = 0;
+  };
+
+  std::uint64_t now() const { return opt_.clock ? opt_.clock() : system_now_ms(); }
+  std::uint64_t retention_ms() const { return static_cast<std::uint64_t>(opt_.retention.count()); }
+
+  db_ref ref() const {
+    db_ref r;
+    r.db = db_->db.get();
+    r.cf = db_->cf;
+    r.now_ms = now();
+    r.cutoff_ms = r.now_ms > retention_ms() ? r.now_ms - retention_ms() : 0;
+    return r;
+  }
+
+  // Shared use of the database; `unavailable` while a recovery reopens it.
+  std::shared_lock<std::shared_mutex> use_db(std::error_code& ec) {
+    if (recovering_.load()) {
+      ec = error::unavailable;
+      return {};
+    }
+    std::shared_lock lk(db_mu_);
+    if (!db_) {
+      ec = error::unavailable;
+      return {};
+    }
+    return lk;
+  }
+
+  device_entry* entry_for(std::string_view address, bool create) {
+    {
+      std::shared_lock ml(map_mu_);
+      auto it = by_address_.find(address);
+      if (it != by_address_.end()) return it->second.get();
+    }
+    if (!create) return nullptr;
+    std::unique_lock ml(map_mu_);
+    auto it = by_address_.find(address);
+    if (it != by_address_.end()) return it->second.get();
+    auto e = std::make_unique<device_entry>();
+    e->id = next_id_++;
+    auto* raw = e.get();
+    by_id_[raw->id] = raw;
+    by_address_.emplace(std::string(address), std::move(e));
+    return raw;
+  }
+
+  // Runs `judge` on the device's entry (created when `create`) under its lock and commits what it
+  // detected; the append listener is called after every lock is released.
+  template <class Judge>
+  std::error_code judged(std::string_view address, bool create, std::uint64_t at,
+                         ingest_stats* stats, Judge&& judge) {
+    bool appended = false;
+    std::error_code ec;
+    {
+      auto lk = use_db(ec);
+      if (ec) {
+        count_failure(ec);
+        return ec;
+      }
+      device_entry* e = entry_for(address, create);
+      if (!e) return {};
+      std::lock_guard el(e->mu);
+      // Reused per thread: copying the last state into it then mostly reuses its buffers.
+      thread_local detection d;
+      d.records.clear();
+      d.samples.clear();
+      if (!judge(*e, d)) return {};
+      ec = commit(*e, d, at, stats, appended);
+    }
+    if (appended) notify_append();
+    return ec;
+  }
+
+  std::error_code commit(device_entry& e, detection& d, std::uint64_t at, ingest_stats* stats,
+                         bool& appended) {
+    // The state is rewritten when something other than readings changed (references, flags,
+    // alerts, status, identity, rows), with every record, and at least every touch period;
+    // changed readings alone travel as samples.
+    const bool significant = !e.on_disk || !same_but_readings(d.next, e.state);
+    const bool touch = d.next.last_seen_ms >=
+                       e.persisted_seen_ms + static_cast<std::uint64_t>(opt_.touch_period.count());
+    const bool write_state = significant || touch || !d.records.empty();
+    if (!write_state && d.samples.empty()) {
+      e.state.last_seen_ms = d.next.last_seen_ms;  // readings are equal too: nothing else moved
+      count_poll(poll_result::unchanged);
+      return {};
+    }
+    if (!writable_.load()) {
+      count_failure(error::unavailable);
+      return error::unavailable;
+    }
+    if (opt_.min_free_bytes > 0 && free_bytes_.load() < opt_.min_free_bytes) refresh_free_space();
+    if (opt_.min_free_bytes > 0 && free_bytes_.load() < opt_.min_free_bytes) {
+      count_failure(error::no_space);
+      log_error(error::no_space, "free space below min_free_bytes (" +
+                                     std::to_string(free_bytes_.load()) +
+                                     " bytes free); polls are not stored");
+      return error::no_space;
+    }
+    rocksdb::WriteBatch batch;
+    if (write_state) batch.Put(db_->cf[cf_devices], device_key(e.id), serialize_state(d.next));
+    if (!e.on_disk) batch.Put(db_->cf[cf_devices], address_key(d.next.address), be64(e.id));
+    for (const auto& smp : d.samples) batch.Put(db_->cf[cf_samples], smp.key, smp.value);
+    rocksdb::Status s;
+    const std::size_t n = d.records.size();
+    if (n > 0) {
+      std::lock_guard wl(write_mu_);
+      const std::uint64_t first = last_seq_.load() + 1;
+      const std::uint64_t created = now();
+      std::string value;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t seq = first + i;
+        auto& rec = d.records[i];
+        patch_seq(rec, seq);
+        const std::string_view bytes(reinterpret_cast<const char*>(rec.data()), rec.size());
+        value.clear();
+        put_be64(value, created);
+        value.append(bytes);
+        batch.Put(db_->cf[cf_outbox], outbox_key(seq), value);
+        batch.Put(db_->cf[cf_events], event_key(e.id, at, seq), slice(bytes));
+      }
+      const std::uint64_t last = first + n - 1;
+      batch.Put(db_->cf[cf_meta], slice(meta_last_seq), be64(last));
+      s = db_->db->Write(rocksdb::WriteOptions(), &batch);
+      if (s.ok()) {
+        last_seq_.store(last);
+        std::lock_guard ol(ob_mu_);
+        if (depth_ == 0) oldest_created_ = created;
+        depth_ += n;
+        update_outbox_gauges();
+      }
+    } else {
+      s = db_->db->Write(rocksdb::WriteOptions(), &batch);
+    }
+    if (!s.ok()) return write_failed(s);
+    // Keep the free-space estimate current between the maintenance thread's looks at the file
+    // system (the write-ahead log grows by about the batch size).
+    const std::uint64_t used = batch.GetDataSize();
+    for (auto f = free_bytes_.load();
+         !free_bytes_.compare_exchange_weak(f, f > used ? f - used : 0);) {
+    }
+    std::swap(e.state, d.next);  // the old state's buffers go back to the thread's scratch
+    e.on_disk = true;
+    if (write_state) e.persisted_seen_ms = e.state.last_seen_ms;
+    appended = n > 0;
+    count_poll(poll_result::written);
+    if (metrics_) {
+      metrics_->writes->Increment();
+      if (n) metrics_->records_appended->Increment(static_cast<double>(n));
+      if (!d.samples.empty())
+        metrics_->samples_written->Increment(static_cast<double>(d.samples.size()));
+    }
+    if (stats) {
+      stats->records = static_cast<std::uint32_t>(n);
+      stats->samples = static_cast<std::uint32_t>(d.samples.size());
+      stats->state_written = write_state;
+    }
+    return {};
+  }
+
+  std::error_code write_failed(const rocksdb::Status& s) {
+    const auto ec = from_status(s);
+    count_failure(ec);
+    log_error(ec, s.ToString());
+    if (writable_.exchange(false)) {
+      if (metrics_) metrics_->writable->Set(0);
+      maint_cv_.notify_all();
+    }
+    return ec;
+  }
+
+  void count_poll(poll_result r) {
+    if (metrics_) metrics_->polls[static_cast<std::size_t>(r)]->Increment();
+  }
+  void count_failure(std::error_code ec) {
+    count_poll(poll_result::failed);
+    if (metrics_) metrics_->write_errors[static_cast<std::size_t>(kind_of(ec))]->Increment();
+  }
+
+  // The first error of a kind is logged at once, then at most once a minute with a count.
+  void log_error(std::error_code ec, const std::string& what) {
+    const auto k = static_cast<std::size_t>(kind_of(ec));
+    std::lock_guard ll(log_mu_);
+    ++suppressed_[k];
+    const std::uint64_t t = now();
+    if (t < last_log_[k] + 60'000) return;
+    spdlog::error("storage: write failed ({}): {} [{} failure(s) since the last report]",
+                  ec.message(), what, suppressed_[k]);
+    suppressed_[k] = 0;
+    last_log_[k] = t;
+  }
+
+  void notify_append() {
+    std::shared_ptr<std::function<void()>> l;
+    {
+      std::lock_guard ll(listener_mu_);
+      l = listener_;
+    }
+    if (l) (*l)();
+  }
+
+  // Under ob_mu_: [first, last] is acknowledged; advance the floor over contiguous ranges.
+  void mark_acked(std::uint64_t first, std::uint64_t last) {
+    if (last <= floor_) return;
+    first = std::max(first, floor_ + 1);
+    auto it = acked_.upper_bound(first);
+    if (it != acked_.begin()) {
+      auto p = std::prev(it);
+      if (p->second + 1 >= first) {
+        first = p->first;
+        last = std::max(last, p->second);
+        it = acked_.erase(p);
+      }
+    }
+    while (it != acked_.end() && it->first <= last + 1) {
+      last = std::max(last, it->second);
+      it = acked_.erase(it);
+    }
+    acked_[first] = last;
+    auto b = acked_.begin();
+    if (b != acked_.end() && b->first == floor_ + 1) {
+      floor_ = b->second;
+      acked_.erase(b);
+    }
+  }
+
+  // Under ob_mu_ with the database in use.
+  void refresh_oldest() {
+    oldest_created_ = 0;
+    if (depth_ == 0) return;
+    std::string v;
+    const auto s =
+        db_->db->Get(rocksdb::ReadOptions(), db_->cf[cf_outbox], outbox_key(floor_ + 1), &v);
+    if (s.ok() && v.size() >= outbox_header_size) oldest_created_ = get_be64(v.data());
+  }
+
+  void update_outbox_gauges() {
+    if (!metrics_) return;
+    metrics_->outbox_depth->Set(static_cast<double>(depth_));
+    metrics_->outbox_last_seq->Set(static_cast<double>(last_seq_.load()));
+    const std::uint64_t t = now();
+    metrics_->outbox_oldest_age->Set(depth_ == 0 || oldest_created_ > t
+                                         ? 0.0
+                                         : static_cast<double>(t - oldest_created_) / 1000.0);
+  }
+
+  // (Re)loads everything the store keeps in memory from the database: sequence numbers, outbox
+  // bookkeeping, device states. At open, and after a recovery reopened the database.
+  std::error_code reload(const meta_info& meta) {
+    const db_ref r = ref();
+    std::uint64_t last = meta.last_seq;
+    std::uint64_t depth = 0, first_key = 0, prev = 0;
+    std::map<std::uint64_t, std::uint64_t> gaps;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          r.db->NewIterator(rocksdb::ReadOptions(), r.cf[cf_outbox]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (it->key().size() != 8) continue;
+        const std::uint64_t seq = get_be64(it->key().data());
+        if (depth == 0)
+          first_key = seq;
+        else if (seq > prev + 1)
+          gaps[prev + 1] = seq - 1;
+        prev = seq;
+        ++depth;
+      }
+      if (!it->status().ok()) return from_status(it->status());
+    }
+    last = std::max(last, prev);
+    std::vector<device_state> states;
+    std::uint64_t corrupt = 0;
+    if (auto ec = load_states(r, states, &corrupt)) return ec;
+    if (corrupt && metrics_) metrics_->corrupt_values->Increment(static_cast<double>(corrupt));
+    // Addresses whose state failed verification keep their id (history stays theirs).
+    std::vector<std::pair<std::string, std::uint64_t>> addresses;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          r.db->NewIterator(rocksdb::ReadOptions(), r.cf[cf_devices]));
+      for (it->Seek(std::string(1, address_key_tag)); it->Valid(); it->Next()) {
+        const auto k = it->key();
+        if (k.empty() || k[0] != address_key_tag) break;
+        if (it->value().size() == 8)
+          addresses.emplace_back(std::string(k.data() + 1, k.size() - 1),
+                                 get_be64(it->value().data()));
+      }
+      if (!it->status().ok()) return from_status(it->status());
+    }
+    {
+      std::unique_lock ml(map_mu_);
+      for (auto& [addr, e] : by_address_) e->on_disk = false;
+      std::uint64_t max_id = 0;
+      auto place = [&](const std::string& address, std::uint64_t id) -> device_entry& {
+        max_id = std::max(max_id, id);
+        auto it = by_address_.find(address);
+        if (it == by_address_.end()) {
+          auto e = std::make_unique<device_entry>();
+          it = by_address_.emplace(address, std::move(e)).first;
+        }
+        auto& e = *it->second;
+        if (e.id != id) by_id_.erase(e.id);
+        e.id = id;
+        by_id_[id] = &e;
+        return e;
+      };
+      for (const auto& [address, id] : addresses) place(address, id);
+      for (auto& st : states) {
+        auto& e = place(st.address, st.device_id);
+        std::lock_guard el(e.mu);
+        e.persisted_seen_ms = st.last_seen_ms;
+        e.state = std::move(st);
+        e.on_disk = true;
+      }
+      next_id_ = std::max(next_id_, max_id + 1);
+    }
+    last_seq_.store(last);
+    synced_seq_.store(0);
+    std::lock_guard ol(ob_mu_);
+    depth_ = depth;
+    floor_ = depth == 0 ? last : first_key - 1;
+    acked_ = std::move(gaps);
+    if (depth > 0 && prev < last) acked_[prev + 1] = last;
+    refresh_oldest();
+    update_outbox_gauges();
+    return {};
+  }
+
+  void refresh_free_space() {
+    struct statvfs sv {};
+    if (::statvfs(opt_.path.c_str(), &sv) == 0)
+      free_bytes_.store(static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize);
+  }
+
+  // Background: free space, recovery after write errors, gauges, hourly retention.
+  void maintenance() {
+    std::uint64_t next_retention = 0, next_disk = 0, next_recovery = 0;
+    std::unique_lock lk(maint_mu_);
+    while (!stop_) {
+      lk.unlock();
+      refresh_free_space();
+      const std::uint64_t t = now();
+      if (!writable_.load() && t >= next_recovery) {
+        try_recover();
+        next_recovery = t + static_cast<std::uint64_t>(opt_.recovery_interval.count());
+      }
+      if (metrics_) {
+        {
+          std::lock_guard ol(ob_mu_);
+          update_outbox_gauges();
+        }
+        if (t >= next_disk) {
+          metrics_->disk_bytes->Set(static_cast<double>(disk_bytes()));
+          next_disk = t + 10'000;
+        }
+      }
+      if (t >= next_retention && writable_.load()) {
+        if (auto ec = enforce_retention(nullptr))
+          spdlog::warn("storage: retention pass failed: {}", ec.message());
+        next_retention = t + 3'600'000;
+      }
+      lk.lock();
+      maint_cv_.wait_for(
+          lk, std::min<std::chrono::milliseconds>(opt_.recovery_interval, std::chrono::seconds(1)),
+          [&] { return stop_; });
+    }
+  }
+
+  void try_recover() {
+    if (opt_.min_free_bytes > 0 && free_bytes_.load() < opt_.min_free_bytes) return;
+    recovering_.store(true);
+    {
+      std::unique_lock lk(db_mu_);
+      bool ok = false;
+      if (db_) ok = db_->db->Resume().ok();
+      if (!ok) {
+        // A write-ahead-log write error is not resumable in this RocksDB: close and reopen (the
+        // log is replayed up to the last complete write; a failed write is not in it).
+        db_.reset();
+        std::unique_ptr<db_handle> h;
+        meta_info meta;
+        std::string detail;
+        if (auto ec = open_for_write(opt_.path, site_id_, retention_ms(), now(), tuning_, h, meta,
+                                     detail)) {
+          spdlog::warn("storage: recovery failed, retrying: {}", detail);
+          recovering_.store(false);
+          return;
+        }
+        db_ = std::move(h);
+        if (auto ec = reload(meta)) {
+          spdlog::error("storage: recovery could not reload the state: {}", ec.message());
+          db_.reset();
+          recovering_.store(false);
+          return;
+        }
+      }
+    }
+    recovering_.store(false);
+    spdlog::info("storage: writes succeed again");
+    if (metrics_) {
+      metrics_->recoveries->Increment();
+      metrics_->writable->Set(1);
+    }
+    {
+      std::lock_guard hl(health_mu_);
+      writable_.store(true);
+    }
+    health_cv_.notify_all();
+  }
+
+  store_options opt_;
+  detect_config cfg_;
+  db_tuning tuning_;
+  std::string site_id_;
+  std::unique_ptr<storage_metrics> metrics_;
+
+  mutable std::shared_mutex db_mu_;  // shared: any use of db_; exclusive: recovery swaps it
+  std::unique_ptr<db_handle> db_;
+  std::atomic<bool> recovering_{false};
+
+  mutable std::shared_mutex map_mu_;
+  std::unordered_map<std::string, std::unique_ptr<device_entry>, text_hash, std::equal_to<>>
+      by_address_;
+  std::unordered_map<std::uint64_t, device_entry*> by_id_;
+  std::uint64_t next_id_ = 1;
+
+  std::mutex write_mu_;  // sequence numbers are assigned and written under it
+  std::atomic<std::uint64_t> last_seq_{0};
+  std::mutex ack_mu_;
+  mutable std::mutex ob_mu_;
+  std::uint64_t depth_ = 0;
+  std::uint64_t floor_ = 0;                       // every seq <= floor_ is acknowledged
+  std::map<std::uint64_t, std::uint64_t> acked_;  // acknowledged ranges above floor_ + 1
+  std::uint64_t oldest_created_ = 0;
+  std::mutex sync_mu_;
+  std::atomic<std::uint64_t> synced_seq_{0};
+
+  std::mutex listener_mu_;
+  std::shared_ptr<std::function<void()>> listener_;
+
+  std::atomic<bool> writable_{true};
+  std::atomic<std::uint64_t> free_bytes_{UINT64_MAX};
+  std::mutex health_mu_;
+  std::condition_variable health_cv_;
+
+  std::mutex log_mu_;
+  std::uint64_t suppressed_[4] = {0, 0, 0, 0};
+  std::uint64_t last_log_[4] = {0, 0, 0, 0};
+
+  std::mutex retention_mu_;
+  std::mutex maint_mu_;
+  std::condition_variable maint_cv_;
+  bool stop_ = false;
+  std::thread maint_;
+};
+
+// ---- store
+// ----------------------------------------------------------------------------------------
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+std::error_code store::open(const store_options& options, std::unique_ptr<store>& out,
+                            std::string* detail) {
+  out.reset();
+  std::string d;
+  if (auto ec = validate(options, d)) {
+    if (detail) *detail = d;
+    return ec;
+  }
+  auto p = std::make_unique<impl>(options);
+  if (auto ec = p->start(d)) {
+    if (detail) *detail = d;
+    return ec;
+  }
+  out.reset(new store(std::move(p)));
+  return {};
+}
+
+std::error_code store::ingest(const poll_record& poll) {
+  return impl_->ingest(poll, nullptr);
+}
+std::error_code store::ingest(const poll_record& poll, ingest_stats& stats) {
+  stats = ingest_stats{};
+  return impl_->ingest(poll, &stats);
+}
+std::error_code store::device_unreachable(std::string_view address, std::uint64_t at_ms,
+                                          std::uint32_t failed_polls, std::string_view last_error) {
+  return impl_->unreachable(address, at_ms, failed_polls, last_error);
+}
+storage::outbox& store::outbox() noexcept {
+  return *impl_;
+}
+std::error_code store::devices(std::vector<device_view>& out, bool with_forecast) {
+  return impl_->devices(out, with_forecast);
+}
+std::error_code store::history(std::uint64_t id, const history_query& query, history_result& out) {
+  return impl_->history(id, query, out);
+}
+std::uint64_t store::device_id(std::string_view address) const {
+  return impl_->device_id(address);
+}
+std::error_code store::enforce_retention(std::uint64_t* deleted) {
+  return impl_->enforce_retention(deleted);
+}
+std::error_code store::compact() {
+  return impl_->compact();
+}
+std::uint64_t store::disk_bytes() {
+  return impl_->disk_bytes();
+}
+bool store::writable() const noexcept {
+  return impl_->writable();
+}
+bool store::wait_writable(std::chrono::milliseconds timeout) {
+  return impl_->wait_writable(timeout);
+}
+
+}  // namespace fleetpoll::storage
