@@ -425,6 +425,17 @@ constexpr std::array<section, 8> sections{{
     {"log", parse_log},
 }};
 
+std::vector<config_extension>& extension_registry() {
+  static std::vector<config_extension> registry;
+  return registry;
+}
+
+const config_extension* find_extension(std::string_view name) {
+  for (const auto& e : extension_registry())
+    if (e.section == name) return &e;
+  return nullptr;
+}
+
 void check_consistency(config& c, parse_context& ctx) {
   const auto& cl = c.engine.client;
   if (cl.rtt.min > cl.rtt.max)
@@ -549,20 +560,40 @@ config_result parse_config(std::string_view text, std::string_view source_name,
       }
     }
   }
-  // Unknown top-level keys and sections.
+  // Unknown top-level keys and sections; registered extension sections go to their validator.
   for (auto&& [k, v] : root) {
     const std::string key(k.str());
     if (key == "targets" || std::any_of(sections.begin(), sections.end(),
                                         [&](const section& s) { return s.name == key; }))
       continue;
+    if (const config_extension* ext = find_extension(key)) {
+      if (const toml::table* t = v.as_table()) {
+        if (ext->validate) ext->validate(*t, source_name, base_dir, out.errors);
+        out.cfg.extensions[key] = *t;
+      } else {
+        ctx.fail(v.source(), "[" + key + "]", "must be a table (a [" + key + "] section)");
+      }
+      continue;
+    }
     std::string known;
     for (const auto& s : sections) known += "[" + std::string(s.name) + "] ";
+    for (const auto& e : extension_registry()) known += "[" + e.section + "] ";
     ctx.fail(k.source(), v.is_table() ? "[" + key + "]" : key,
              std::string(v.is_table() ? "unknown section" : "unknown key") +
                  "; known sections: " + known + "[[targets]]");
   }
   if (out.errors.empty()) check_consistency(out.cfg, ctx);
   return out;
+}
+
+void register_config_extension(config_extension extension) {
+  auto& r = extension_registry();
+  for (auto& e : r)
+    if (e.section == extension.section) {
+      e = std::move(extension);
+      return;
+    }
+  r.push_back(std::move(extension));
 }
 
 config_result load_config(const std::filesystem::path& path) {

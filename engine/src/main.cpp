@@ -1,9 +1,11 @@
-// fleetpoll — the program. Each subcommand lives in its own *_command.cpp in engine/src.
+// fleetpoll — the program. Each subcommand lives in its own *_command.cpp; the storage, uplink
+// and status page attach to `fleetpoll run` through engine/app/site_attachment.hpp.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 #include <string>
 
+#include "../app/site_attachment.hpp"
 #include "fleetpoll/engine/discover_command.hpp"
 #include "fleetpoll/engine/probe_command.hpp"
 #include "fleetpoll/engine/run_command.hpp"
@@ -19,6 +21,7 @@ int main(int argc, char** argv) {
   // Subcommands are registered here as they are built (probe, discover, run, ...). Each stores
   // its exit code in exit_code when it runs.
   int exit_code = 0;
+  fleetpoll::app::register_site_attachment();  // [storage], [xmpp]/[uplink], [status] for run
   fleetpoll::engine::add_probe_command(app, exit_code);
   fleetpoll::storage::add_storage_commands(app, exit_code);
   fleetpoll::uplink::add_receive_command(app, exit_code);

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "fleetpoll/engine/engine.hpp"
+#include "fleetpoll/engine/run_attachment.hpp"
 #include "fleetpoll/engine/snapshot_sink.hpp"
 #include "fleetpoll/metrics/engine_metrics.hpp"
 #include "fleetpoll/metrics/http_server.hpp"
@@ -27,6 +28,11 @@ namespace fleetpoll::engine {
 namespace asio = boost::asio;
 
 namespace {
+
+std::vector<run_attachment_factory>& attachment_factories() {
+  static std::vector<run_attachment_factory> factories;
+  return factories;
+}
 
 // Logging: one line per event that matters, to stderr or the configured file.
 bool setup_logging(const log_options& o, const std::string& level_override, std::ostream& err) {
@@ -75,7 +81,8 @@ std::string status_line(const engine_stats& s) {
 // SIGHUP: re-reads the configuration file and applies what can change while running. An invalid
 // file, or targets that cannot be read, leave the running configuration as it is. Returns the
 // configuration now in force.
-void reload(const run_options& options, config& current, engine& eng) {
+void reload(const run_options& options, config& current, engine& eng,
+            const std::vector<std::unique_ptr<run_attachment>>& attachments) {
   auto loaded = load_config(options.config_path);
   if (!loaded) {
     std::string msg = loaded.message();
@@ -118,6 +125,7 @@ void reload(const run_options& options, config& current, engine& eng) {
   spdlog::info(
       "reload (SIGHUP): {} devices added, {} removed, {} kept; schedule and limits applied",
       r.added, r.removed, r.kept);
+  for (const auto& a : attachments) a->reload(next);
   current = next;
 }
 
@@ -176,12 +184,21 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
     spdlog::warn("no output configured ([output] jsonl): snapshots are only counted");
   }
 
-  // 5. Metrics and the HTTP server, on the control io_context (this thread).
+  // 5. Metrics, the HTTP server (on the control io_context, this thread) and the attachments
+  //    (storage, uplink, status page: run_attachment.hpp), which add sinks, families and routes.
   asio::io_context control;
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::engine_metrics em(*registry);
   std::unique_ptr<metrics::http_server> http;
   std::unique_ptr<engine> eng;
+  std::vector<std::unique_ptr<run_attachment>> attachments;
+  struct attachments_stop {
+    std::vector<std::unique_ptr<run_attachment>>& list;
+    ~attachments_stop() {
+      for (auto it = list.rbegin(); it != list.rend(); ++it) (*it)->stop();
+      list.clear();
+    }
+  } stop_attachments{attachments};
   if (cfg.metrics.enabled) {
     metrics::http_server_options ho;
     ho.address = cfg.metrics.address;
@@ -193,7 +210,18 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
       if (eng && eng->running()) return metrics::health_status{};
       return metrics::health_status{false, "engine not running"};
     });
-    // The status page (issue 7) adds its routes here: http->add_route("/status", ...).
+  }
+  run_context ctx{cfg, sinks, *registry, http.get(), control,
+                  [&eng] { return eng ? status_line(eng->stats()) : std::string("starting"); }};
+  for (const auto& factory : attachment_factories()) {
+    attachments.push_back(factory());
+    if (std::string e = attachments.back()->start(ctx); !e.empty()) {
+      spdlog::error("cannot start: {}", e);
+      return 1;
+    }
+  }
+  if (http) {
+    const auto& ho = cfg.metrics;
     if (auto ec = http->start()) {
       spdlog::error("cannot serve metrics on {}:{}: {}", ho.address, ho.port, ec.message());
       return 1;
@@ -229,9 +257,12 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
     status_timer.cancel();
     signals.cancel();
     hangup.cancel();
-    if (http) http->stop();
     sinks.flush();
+    for (const auto& a : attachments) a->drain(options.drain_budget);
+    if (http) http->stop();
     spdlog::info("stopped: {}", status_line(eng->stats()));
+    for (const auto& a : attachments)
+      if (auto line = a->status(); !line.empty()) spdlog::info("{}", line);
   };
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -241,7 +272,7 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
     hangup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec || stopping.load()) return;
       spdlog::info("SIGHUP: reloading {}", options.config_path);
-      reload(options, cfg, *eng);
+      reload(options, cfg, *eng, attachments);
       if (options.reload_done) options.reload_done();
       arm_reload();
     });
@@ -253,6 +284,8 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
     status_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       spdlog::info("{}", status_line(eng->stats()));
+      for (const auto& a : attachments)
+        if (auto line = a->status(); !line.empty()) spdlog::info("{}", line);
       arm_status();
     });
   };
@@ -293,10 +326,19 @@ void add_run_command(CLI::App& app, int& exit_code) {
                                 "Milliseconds polls in flight get to finish on SIGINT/SIGTERM")
                     ->default_val(5000)
                     ->check(CLI::Range(0, 600000));
-  cmd->callback([opts, grace, &exit_code]() {
+  auto* drain = cmd->add_option("--drain-timeout",
+                                "Milliseconds to send what is left in the outbox on stop")
+                    ->default_val(15000)
+                    ->check(CLI::Range(0, 600000));
+  cmd->callback([opts, grace, drain, &exit_code]() {
     opts->stop_grace = std::chrono::milliseconds(grace->as<long>());
+    opts->drain_budget = std::chrono::milliseconds(drain->as<long>());
     exit_code = run_fleetpoll(*opts, std::cout, std::cerr);
   });
+}
+
+void register_run_attachment(run_attachment_factory factory) {
+  attachment_factories().push_back(std::move(factory));
 }
 
 }  // namespace fleetpoll::engine

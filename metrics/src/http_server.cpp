@@ -53,7 +53,7 @@ constexpr std::chrono::milliseconds accept_retry{100};  // after EMFILE and the 
 enum class server_state : int { created = 0, started = 1, stopped = 2 };
 
 http_response text_response(unsigned status, std::string body) {
-  return http_response{status, std::string(plain_text), std::move(body)};
+  return http_response{status, std::string(plain_text), std::move(body), {}};
 }
 
 }  // namespace
@@ -71,7 +71,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
     std::ostringstream out;
     const prometheus::TextSerializer serializer;
     for (const auto& c : collectables) serializer.Serialize(out, c->Collect());
-    return http_response{200, std::string(exposition_content_type), std::move(out).str()};
+    return http_response{200, std::string(exposition_content_type), std::move(out).str(), {}};
   }
 
   http_response healthz() const {
@@ -92,7 +92,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
       try {
         return text_response(500, "internal error\n");
       } catch (...) {
-        return http_response{500, {}, {}};  // allocation failed: empty 500
+        return http_response{500, {}, {}, {}};  // allocation failed: empty 500
       }
     }
   }
@@ -200,11 +200,14 @@ class session : public std::enable_shared_from_this<session> {
         view.method = head ? http_method::head : http_method::get;
         view.path = target.substr(0, q);
         view.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+        if (auto it = req.find(http::field::authorization); it != req.end())
+          view.authorization = std::string_view(it->value().data(), it->value().size());
         r = server_->route(view);
       }
       if (r.status < 100 || r.status > 999) r = text_response(500, "handler returned a bad status\n");
       res_.result(r.status);
       res_.set(http::field::content_type, r.content_type);
+      for (const auto& [name, value] : r.headers) res_.set(name, value);
       res_.content_length(r.body.size());
       if (!head) res_.body() = std::move(r.body);
     } catch (...) {

@@ -2,7 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <initializer_list>
+#include <string_view>
 
 #include "fleetpoll/uplink/error.hpp"
 
@@ -30,10 +33,24 @@ bool get_uint(const toml::table& t, const char* key, T& out, std::uint64_t lo, s
   return true;
 }
 
+// A key of `t` that is not in `known`, or "" (a typo must not fall back to a default).
+std::string unknown_key(const toml::table& t, std::initializer_list<std::string_view> known) {
+  for (auto&& [k, v] : t) {
+    (void)v;
+    if (std::find(known.begin(), known.end(), k.str()) == known.end()) return std::string(k.str());
+  }
+  return {};
+}
+
 std::error_code parse_xmpp(const std::string& path, const toml::table& root, xmpp_options& x,
                            std::string& why) {
   const toml::table* t = root["xmpp"].as_table();
   if (t == nullptr) return fail(why, "missing [xmpp] table");
+  if (auto k = unknown_key(*t, {"jid", "password", "password_file", "resource", "host", "port",
+                                "direct_tls_port", "ca_file", "tls_server_name", "allow_plain",
+                                "proxy", "proxy_credentials", "keepalive_s", "idle_timeout_s"});
+      !k.empty())
+    return fail(why, "[xmpp] " + k + ": unknown key");
   x.jid = (*t)["jid"].value_or(std::string{});
   if (x.jid.empty() || x.jid.find('@') == std::string::npos || x.jid.find('/') != std::string::npos)
     return fail(why, "[xmpp] jid must be a bare JID user@domain");
@@ -126,10 +143,21 @@ std::error_code load_sender_config(const std::string& path, sender_options& out,
                                    std::string& why) {
   toml::table root;
   if (auto ec = parse_file(path, root, why)) return ec;
+  return sender_config_from(root, path, out, keys, why);
+}
+
+std::error_code sender_config_from(const toml::table& root, const std::string& path,
+                                   sender_options& out, keyring& keys, std::string& why) {
   sender_options s;
   if (auto ec = parse_xmpp(path, root, s.xmpp, why)) return ec;
   const toml::table* u = root["uplink"].as_table();
   if (u == nullptr) return fail(why, "missing [uplink] table");
+  if (auto k = unknown_key(*u, {"receiver", "site", "key_file", "pool_size", "window",
+                                "max_batch_bytes", "server_stanza_limit", "max_delay_ms",
+                                "routine_delay_ms", "ack_timeout_ms", "audit_path",
+                                "audit_records"});
+      !k.empty())
+    return fail(why, "[uplink] " + k + ": unknown key");
   s.receiver_jid = (*u)["receiver"].value_or(std::string{});
   s.site = (*u)["site"].value_or(std::string{});
   if (s.receiver_jid.empty())
@@ -137,15 +165,21 @@ std::error_code load_sender_config(const std::string& path, sender_options& out,
   if (!valid_site_id(s.site)) return fail(why, "[uplink] site must be 1..64 of [A-Za-z0-9._-]");
   std::int64_t max_delay = s.max_delay.count(), routine = s.routine_delay.count(),
                ack = s.ack_timeout.count();
-  if (!get_uint(*u, "pool_size", s.pool_size, 1, 64) ||
-      !get_uint(*u, "window", s.window, 1, 1024) ||
-      !get_uint(*u, "max_batch_bytes", s.max_batch_bytes, 1024, std::uint64_t{16} * 1024 * 1024) ||
-      !get_uint(*u, "server_stanza_limit", s.server_stanza_limit, 10000,
-                std::uint64_t{64} * 1024 * 1024) ||
-      !get_uint(*u, "max_delay_ms", max_delay, 0, 86'400'000) ||
-      !get_uint(*u, "routine_delay_ms", routine, 0, 86'400'000) ||
-      !get_uint(*u, "ack_timeout_ms", ack, 100, 86'400'000))
-    return fail(why, "[uplink] a number is out of range");
+  if (!get_uint(*u, "pool_size", s.pool_size, 1, 64))
+    return fail(why, "[uplink] pool_size must be 1..64");
+  if (!get_uint(*u, "window", s.window, 1, 1024))
+    return fail(why, "[uplink] window must be 1..1024");
+  if (!get_uint(*u, "max_batch_bytes", s.max_batch_bytes, 1024, std::uint64_t{16} * 1024 * 1024))
+    return fail(why, "[uplink] max_batch_bytes must be 1024..16777216");
+  if (!get_uint(*u, "server_stanza_limit", s.server_stanza_limit, 10000,
+                std::uint64_t{64} * 1024 * 1024))
+    return fail(why, "[uplink] server_stanza_limit must be 10000..67108864");
+  if (!get_uint(*u, "max_delay_ms", max_delay, 0, 86'400'000))
+    return fail(why, "[uplink] max_delay_ms must be 0..86400000");
+  if (!get_uint(*u, "routine_delay_ms", routine, 0, 86'400'000))
+    return fail(why, "[uplink] routine_delay_ms must be 0..86400000");
+  if (!get_uint(*u, "ack_timeout_ms", ack, 100, 86'400'000))
+    return fail(why, "[uplink] ack_timeout_ms must be 100..86400000");
   s.max_delay = std::chrono::milliseconds(max_delay);
   s.routine_delay = std::chrono::milliseconds(routine);
   s.ack_timeout = std::chrono::milliseconds(ack);

@@ -376,7 +376,7 @@ std::error_code status_page::add_routes(metrics::http_server& server) {
   for (const auto& path : paths()) {
     auto handler = [self = shared_from_this()](const metrics::http_request& r) {
       const page_response p = self->handle(page_request{r.path, r.query, authorization_of(r)});
-      metrics::http_response res{p.status, p.content_type, p.body};
+      metrics::http_response res{p.status, p.content_type, p.body, {}};
       copy_headers(res, p);
       return res;
     };

@@ -10,10 +10,12 @@
 // The annotated example with every default is docs/fleetpoll.toml.example; docs/configuration.md
 // explains each field.
 //
-// Adding a section (storage, uplink, ...): add its options struct as a member of `config`, write
-// a `parse_<name>(const toml::table&, parse_context&)` in config.cpp and add one line to the
-// section table there; nothing else changes (unknown-section rejection, error collection and
-// the field helpers are shared).
+// Adding an engine section: add its options struct as a member of `config`, write a
+// `parse_<name>(section_reader&, config&)` in config.cpp and add one line to the section table
+// there. Sections of other components ([storage], [xmpp], [uplink], [status]) are registered at
+// program start with register_config_extension(): parse_config() then accepts them, validates
+// them with the component's own validator (its errors are reported with the engine's) and keeps
+// their TOML tables in config::extensions for the component to read at start and on reload.
 //
 // Durations are integers of the unit the field's name says (…_ms, …_s) or, for [schedule],
 // strings with units: "500ms", "90s", "3m", "1h30m", "24h" (or integer seconds).
@@ -23,10 +25,14 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <toml++/toml.h>
 
 #include "fleetpoll/engine/engine.hpp"
 #include "fleetpoll/engine/targets.hpp"
@@ -89,6 +95,8 @@ struct config {
   output_options output;
   log_options log;
   std::filesystem::path base_dir;  // relative file names in the config are relative to this
+  // Registered extension sections present in the file, by name ("storage" -> its table).
+  std::map<std::string, toml::table> extensions;
 };
 
 struct config_error {
@@ -104,6 +112,19 @@ struct config_result {
   explicit operator bool() const noexcept { return errors.empty(); }
   std::string message() const;  // every error, one per line
 };
+
+// A section of fleetpoll.toml that another component owns.
+struct config_extension {
+  std::string section;  // top-level table name, e.g. "storage"
+  // Validates the section (no I/O beyond what the component needs to judge it); appends one
+  // config_error per problem, `where` from `source_name` and the node's source region.
+  std::function<void(const toml::table& section, std::string_view source_name,
+                     const std::filesystem::path& base_dir, std::vector<config_error>& errors)>
+      validate;
+};
+// Registers an extension (call from main() before any configuration is parsed; not thread-safe
+// against concurrent parses). Registering a section twice replaces the first registration.
+void register_config_extension(config_extension extension);
 
 // Parses and validates. `source_name` appears in messages; `base_dir` becomes cfg.base_dir.
 config_result parse_config(std::string_view text, std::string_view source_name = "<config>",

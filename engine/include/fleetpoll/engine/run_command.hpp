@@ -1,11 +1,12 @@
 // fleetpoll::engine — `fleetpoll run`: poll the configured fleet until SIGINT/SIGTERM.
 //
 //   fleetpoll run --config FILE [--check] [--once] [--log-level LEVEL] [--stop-grace MS]
+//                 [--drain-timeout MS]
 //
 // The wiring of the whole program lives in run_fleetpoll() (run_command.cpp), in one place and
-// in this order: configuration -> logging -> targets -> sinks -> metrics + HTTP server -> engine
-// -> signals. Storage (a RocksDB path in [storage]) and the uplink ([uplink]) attach there later
-// as further sinks / consumers, without changing the rest.
+// in this order: configuration -> logging -> targets -> sinks -> metrics + HTTP server ->
+// attachments (storage, uplink, status page: run_attachment.hpp, registered by main()) -> engine
+// -> signals.
 //
 // --check validates the configuration and the targets (files read, host names resolved) and
 // exits 0, or prints every problem and exits 2. --once polls every device once for every data
@@ -20,7 +21,8 @@
 //
 // Shutdown: on SIGINT or SIGTERM the engine stops scheduling, polls in flight get up to
 // --stop-grace (default 5000 ms) to finish, the rest are cancelled, every completed poll reaches
-// the sinks, the sinks are flushed and every thread is joined; exit code 0. A second signal during
+// the sinks, the sinks are flushed, the attachments drain (--drain-timeout: the uplink sends what
+// is left in the outbox) and stop, and every thread is joined; exit code 0. A second signal during
 // the grace period cancels at once.
 #pragma once
 
@@ -43,6 +45,9 @@ struct run_options {
   bool once = false;
   std::string log_level;  // overrides [log] level when set
   std::chrono::milliseconds stop_grace{5000};
+  // After the engine stopped: how long attachments may finish (the uplink sends what is left in
+  // the outbox). Default: 15000 ms (with the grace, within systemd's TimeoutStopSec of 30 s)
+  std::chrono::milliseconds drain_budget{15000};
   // Called on the control thread after each SIGHUP reload, accepted or rejected (tests).
   // Default: none
   std::function<void()> reload_done;

@@ -48,9 +48,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -105,6 +108,8 @@ struct http_request {
   http_method method = http_method::get;
   std::string_view path;   // "/status" — the target before any '?'
   std::string_view query;  // "a=1&b=2" — the target after '?', empty if none
+  // The Authorization header's value when the request had one (for routes with basic auth).
+  std::optional<std::string_view> authorization;
 };
 
 // What a handler returns. The server adds Content-Length, Connection and, for HEAD, drops the body.
@@ -112,6 +117,9 @@ struct http_response {
   unsigned status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Extra header fields (e.g. WWW-Authenticate on a 401, Cache-Control). A field Beast refuses
+  // turns the response into a 500.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 using route_handler = std::function<http_response(const http_request&)>;

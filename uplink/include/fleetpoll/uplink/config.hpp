@@ -12,11 +12,14 @@
 //              audit_records
 //
 // Errors: error::config_invalid (or the key/secret file's error) with a sentence in `why` that
-// names the key at fault. Thread safety: pure functions of the files they read.
+// names the key at fault; unknown keys in [xmpp] and [uplink] are errors (a typo must not fall
+// back to a default). Thread safety: pure functions of the files they read.
 #pragma once
 
 #include <string>
 #include <system_error>
+
+#include <toml++/toml.h>
 
 #include "fleetpoll/uplink/receiver.hpp"
 #include "fleetpoll/uplink/sender.hpp"
@@ -27,5 +30,9 @@ std::error_code load_receiver_config(const std::string& path, receiver_options& 
                                      std::string& why);
 std::error_code load_sender_config(const std::string& path, sender_options& out, keyring& keys,
                                    std::string& why);
+// The same from a parsed document (`root` holds [xmpp] and [uplink], e.g. fleetpoll.toml);
+// relative paths resolve against the folder of `path`, which is not read.
+std::error_code sender_config_from(const toml::table& root, const std::string& path,
+                                   sender_options& out, keyring& keys, std::string& why);
 
 }  // namespace fleetpoll::uplink
