@@ -265,7 +265,13 @@ struct engine::impl::shard {
   client_options shard_client_options(const client_options& base) const {
     client_options co = base;
     const double n = static_cast<double>(owner.shards.size());
-    if (co.rate.global_pps > 0) co.rate.global_pps /= n;
+    if (co.rate.global_pps > 0) {
+      // Each shard gets 1/n of the rate and of the burst, so all shards together never exceed
+      // burst + W * global_pps over any window W (with fewer burst packets than shards, each
+      // shard keeps one).
+      co.rate.global_pps /= n;
+      co.rate.global_burst = std::max(1.0, co.rate.burst / n);
+    }
     co.seed = base.seed + index * 7919;
     return co;
   }

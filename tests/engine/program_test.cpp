@@ -230,13 +230,16 @@ TEST(Program, SighupAppliesNewTargetsAndRejectsAnInvalidConfigKeepingTheOldOne) 
   const fs::path conf = tmp.path() / "fleetpoll.toml";
   write_file(conf, run_config(*fleet, {0, 1}));
   child run({fleetpoll_binary(), "run", "--config", conf.string()});
-  auto polls_of = [&](std::uint32_t dev) {
-    return polls_by_address(run.out())[endpoint(*fleet, dev)];
+  // Polls of a device in `text` (the output so far; inside wait_output() that is its argument:
+  // the child's lock is held there).
+  auto polls_in = [&](const std::string& text, std::uint32_t dev) {
+    return polls_by_address(text)[endpoint(*fleet, dev)];
   };
+  auto polls_of = [&](std::uint32_t dev) { return polls_in(run.out(), dev); };
   ASSERT_TRUE(run.wait_output(
       [](const std::string& s) { return s.find("SIGHUP reloads") != std::string::npos; }, 20s))
       << run.err();
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(0) && polls_of(1); }, 20s))
+  ASSERT_TRUE(run.wait_output([&](const std::string& o) { return polls_in(o, 0) && polls_in(o, 1); }, 20s))
       << run.err();
 
   // promtool on a live scrape of a polling fleetpoll: no parse error, no lint warning.
@@ -264,11 +267,11 @@ TEST(Program, SighupAppliesNewTargetsAndRejectsAnInvalidConfigKeepingTheOldOne) 
       },
       20s))
       << run.err();
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(2) >= 1; }, 20s));
+  ASSERT_TRUE(run.wait_output([&](const std::string& o) { return polls_in(o, 2) >= 1; }, 20s));
   const std::uint32_t asked_0 = fleet->counters_of(0).received;
   const int polls_1 = polls_of(1);
   // Two more cadences: device 1 is polled again, device 0 is not asked anything any more.
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(1) >= polls_1 + 2; }, 20s));
+  ASSERT_TRUE(run.wait_output([&](const std::string& o) { return polls_in(o, 1) >= polls_1 + 2; }, 20s));
   EXPECT_EQ(fleet->counters_of(0).received, asked_0);
 
   // An invalid file is rejected with the field named; the running configuration goes on.
@@ -280,7 +283,7 @@ TEST(Program, SighupAppliesNewTargetsAndRejectsAnInvalidConfigKeepingTheOldOne) 
       << run.err();
   EXPECT_NE(run.err().find("limits.subnet_pps"), std::string::npos) << run.err();
   const int polls_2 = polls_of(2);
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(2) >= polls_2 + 1; }, 20s));
+  ASSERT_TRUE(run.wait_output([&](const std::string& o) { return polls_in(o, 2) >= polls_2 + 1; }, 20s));
   EXPECT_EQ(fleet->counters_of(0).received, asked_0);
 
   run.signal(SIGTERM);
@@ -520,16 +523,20 @@ TEST(Engine, MeasuredPacketRatesStayUnderTheDeviceSubnetAndGlobalCaps) {
 
 // ---- probe against real snmpsimd and real snmpd -------------------------------------------
 
-// Runs `fleetpoll probe ARGS --json` and returns its output with the fields that name the
-// source removed (they differ between a recording and a live agent by design).
-std::string probe_json(const std::vector<std::string>& args) {
+// Runs `fleetpoll probe ARGS --json` and returns the snapshots with the fields that name the
+// source removed (they differ between a recording and a live agent by design). JSON values
+// compare equal whatever the order of their members.
+boost::json::array probe_json(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {fleetpoll_binary(), "probe"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--json");
   child p(argv);
-  if (!p.wait(60s)) return "probe did not finish";
+  boost::json::array out;
+  if (!p.wait(60s)) {
+    ADD_FAILURE() << "probe did not finish";
+    return out;
+  }
   EXPECT_EQ(exit_code(p.wait(0ms)), 0) << p.err();
-  std::string out;
   std::istringstream in(p.out());
   std::string line;
   while (std::getline(in, line)) {
@@ -538,7 +545,7 @@ std::string probe_json(const std::vector<std::string>& args) {
     if (ec || !v.is_object()) continue;
     v.as_object().erase("source");
     v.as_object().erase("polled_at_ms");
-    out += boost::json::serialize(v) + "\n";
+    out.push_back(std::move(v));
   }
   return out;
 }
@@ -588,8 +595,8 @@ class RealAgents : public ::testing::Test {
 TEST_F(RealAgents, ProbeOfSnmpsimServingTheRecordingsEqualsTheRecordingProbe) {
   for (std::size_t i = 0; i < recordings.size(); ++i) {
     SCOPED_TRACE(recordings[i].filename().string());
-    const std::string want = probe_json({"--snmprec", recordings[i].string()});
-    ASSERT_FALSE(want.empty());
+    const auto want = probe_json({"--snmprec", recordings[i].string()});
+    ASSERT_EQ(want.size(), 1u);
     EXPECT_EQ(probe_json({"127.0.0.1:" + std::to_string(sim_port), "--community",
                           "t" + std::to_string(i), "--timeout", "2000"}),
               want);
@@ -624,7 +631,8 @@ TEST_F(RealAgents, ProbeThroughRealSnmpdEqualsTheRecordingProbe) {
       << snmpd.out() << snmpd.err();
   for (std::size_t i = 0; i < recordings.size(); ++i) {
     SCOPED_TRACE(recordings[i].filename().string());
-    const std::string want = probe_json({"--snmprec", recordings[i].string()});
+    const auto want = probe_json({"--snmprec", recordings[i].string()});
+    ASSERT_EQ(want.size(), 1u);
     EXPECT_EQ(probe_json({"127.0.0.1:" + std::to_string(port), "--community",
                           "t" + std::to_string(i), "--timeout", "3000"}),
               want)
