@@ -4,18 +4,18 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <netinet/ip.h>
-#include <netinet/udp.h>
 
 #include <atomic>
 #include <chrono>
@@ -291,9 +291,15 @@ inline std::optional<fleet_run> start_fleetsim(const std::string& binary, std::u
   fleet_run r;
   for (int attempt = 0; attempt < 5; ++attempt) {
     r.port = static_cast<std::uint16_t>(20000 + (::getpid() * 7 + attempt * 131) % 40000);
-    std::vector<std::string> argv = {binary,  "--devices", std::to_string(devices),
-                                     "--port", std::to_string(r.port), "--accel",
-                                     "0",      "--threads", "1"};
+    std::vector<std::string> argv = {binary,
+                                     "--devices",
+                                     std::to_string(devices),
+                                     "--port",
+                                     std::to_string(r.port),
+                                     "--accel",
+                                     "0",
+                                     "--threads",
+                                     "1"};
     for (const auto& t : templates) {
       argv.push_back("--templates");
       argv.push_back(t);
