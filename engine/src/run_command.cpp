@@ -280,7 +280,9 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
 void add_run_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<run_options>();
   auto* cmd = app.add_subcommand(
-      "run", "Poll the configured fleet until SIGINT/SIGTERM (see docs/configuration.md)");
+      "run",
+      "Poll the configured fleet until SIGINT/SIGTERM; SIGHUP reloads the configuration (see "
+      "docs/fleetpoll.toml.example)");
   cmd->add_option("--config,-c", opts->config_path,
                   "fleetpoll.toml (annotated example: docs/fleetpoll.toml.example)")
       ->required();
