@@ -272,7 +272,7 @@ struct engine::impl::shard {
       co.rate.global_pps /= n;
       co.rate.global_burst = std::max(1.0, co.rate.burst / n);
     }
-    co.seed = base.seed + index * 7919;
+    co.seed = base.seed + std::uint64_t{index} * 7919;
     return co;
   }
 

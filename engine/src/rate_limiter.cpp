@@ -22,9 +22,9 @@ rate_limiter::clock::duration rate_limiter::interval(double pps) noexcept {
   return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / pps));
 }
 
-rate_limiter::clock::duration rate_limiter::tolerance(clock::duration T,
+rate_limiter::clock::duration rate_limiter::tolerance(clock::duration period,
                                                       double burst) const noexcept {
-  return std::chrono::duration_cast<clock::duration>(T * (burst - 1.0));
+  return std::chrono::duration_cast<clock::duration>(period * (burst - 1.0));
 }
 
 std::uint64_t rate_limiter::subnet_key(const boost::asio::ip::address& addr, unsigned prefix_v4,

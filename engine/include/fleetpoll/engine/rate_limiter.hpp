@@ -71,7 +71,7 @@ class rate_limiter {
 
  private:
   static clock::duration interval(double pps) noexcept;
-  clock::duration tolerance(clock::duration interval, double burst) const noexcept;
+  clock::duration tolerance(clock::duration period, double burst) const noexcept;
 
   rate_limits limits_;
   clock::duration global_T_{}, subnet_T_{};
