@@ -4,18 +4,18 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <netinet/ip.h>
-#include <netinet/udp.h>
 
 #include <atomic>
 #include <chrono>
@@ -84,6 +84,7 @@ class process {
       ::dup2(fds[1], 1);
       ::dup2(fds[1], 2);
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execvp(args[0], args.data());
@@ -155,7 +156,7 @@ inline double udp_echo_ceiling(std::chrono::milliseconds duration = 2000ms,
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
     const int big = 8 << 20;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
@@ -291,9 +292,15 @@ inline std::optional<fleet_run> start_fleetsim(const std::string& binary, std::u
   fleet_run r;
   for (int attempt = 0; attempt < 5; ++attempt) {
     r.port = static_cast<std::uint16_t>(20000 + (::getpid() * 7 + attempt * 131) % 40000);
-    std::vector<std::string> argv = {binary,  "--devices", std::to_string(devices),
-                                     "--port", std::to_string(r.port), "--accel",
-                                     "0",      "--threads", "1"};
+    std::vector<std::string> argv = {binary,
+                                     "--devices",
+                                     std::to_string(devices),
+                                     "--port",
+                                     std::to_string(r.port),
+                                     "--accel",
+                                     "0",
+                                     "--threads",
+                                     "1"};
     for (const auto& t : templates) {
       argv.push_back("--templates");
       argv.push_back(t);
@@ -367,7 +374,7 @@ class loopback_counter {
         if (static_cast<std::size_t>(n) < sizeof(iphdr) + sizeof(udphdr)) continue;
         const auto* ip = reinterpret_cast<const iphdr*>(buf.data());
         if (ip->protocol != IPPROTO_UDP) continue;
-        const auto* udp = reinterpret_cast<const udphdr*>(buf.data() + ip->ihl * 4u);
+        const auto* udp = reinterpret_cast<const udphdr*>(buf.data() + std::size_t{ip->ihl} * 4);
         if (ntohs(udp->source) != port_ && ntohs(udp->dest) != port_) continue;
         bytes_ += ntohs(ip->tot_len);
         ++datagrams_;

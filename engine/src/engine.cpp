@@ -184,7 +184,7 @@ struct engine::impl::shard {
   walk_options walk;  // the engine's, with this shard's priors
   timing_wheel wheel;
   asio::steady_timer tick_timer, metrics_timer, stop_timer;
-  std::deque<device_rec> devices;  // a deque: walks in flight hold references into it
+  std::deque<device_rec> devices;         // a deque: walks in flight hold references into it
   std::vector<std::uint32_t> free_slots;  // removed devices whose slot may be reused
   std::deque<std::pair<std::uint32_t, std::uint32_t>> ready;  // (device, due tick or no_due)
   std::size_t max_polls;
@@ -194,7 +194,7 @@ struct engine::impl::shard {
   bool stopping = false;
   bool finished = false;
   milliseconds tick;
-  schedule_options sched;    // this shard's copy (a reload replaces it on this thread)
+  schedule_options sched;     // this shard's copy (a reload replaces it on this thread)
   bool started_once = false;  // set_schedule() ran once
   std::array<std::uint32_t, data_class_count> cadence{}, window{};
   std::uint32_t probe_ticks = 1;
@@ -225,8 +225,8 @@ struct engine::impl::shard {
     started_once = true;
     for (int c = 0; c < data_class_count; ++c) {
       const auto i = static_cast<std::size_t>(c);
-      const auto ticks =
-          std::max<std::int64_t>(1, duration_cast<milliseconds>(so.cadence[i]).count() / tick.count());
+      const auto ticks = std::max<std::int64_t>(
+          1, duration_cast<milliseconds>(so.cadence[i]).count() / tick.count());
       cadence[i] = static_cast<std::uint32_t>(std::min<std::int64_t>(ticks, 0x7FFFFFFF));
       window[i] = static_cast<std::uint32_t>(static_cast<double>(cadence[i]) *
                                              std::clamp(so.coalesce, 0.0, 0.9));
@@ -265,8 +265,14 @@ struct engine::impl::shard {
   client_options shard_client_options(const client_options& base) const {
     client_options co = base;
     const double n = static_cast<double>(owner.shards.size());
-    if (co.rate.global_pps > 0) co.rate.global_pps /= n;
-    co.seed = base.seed + index * 7919;
+    if (co.rate.global_pps > 0) {
+      // Each shard gets 1/n of the rate and of the burst, so all shards together never exceed
+      // burst + W * global_pps over any window W (with fewer burst packets than shards, each
+      // shard keeps one).
+      co.rate.global_pps /= n;
+      co.rate.global_burst = std::max(1.0, co.rate.burst / n);
+    }
+    co.seed = base.seed + std::uint64_t{index} * 7919;
     return co;
   }
 
@@ -527,8 +533,7 @@ struct engine::impl::shard {
     auto& d = devices[id];
     ++d.failed_polls;
     d.last_error = ec;
-    if (d.state == dev_state::down ||
-        d.failed_polls < std::max<std::uint32_t>(1, sched.down_after))
+    if (d.state == dev_state::down || d.failed_polls < std::max<std::uint32_t>(1, sched.down_after))
       return;
     set_state(d, dev_state::down);
     d.down_since_tick = tick_of(at);
@@ -619,8 +624,8 @@ struct engine::impl::shard {
   // finish; a removed device's last poll still reaches the sink.
   void apply(reload_job& job) {
     const std::uint32_t now_tick = tick_of(clock::now());
-    const bool cadence_changed = job.opts.schedule.cadence != sched.cadence ||
-                                 job.opts.schedule.coalesce != sched.coalesce;
+    const bool cadence_changed =
+        job.opts.schedule.cadence != sched.cadence || job.opts.schedule.coalesce != sched.coalesce;
     set_schedule(job.opts.schedule);  // the tick and `enabled` stay as started
     max_polls = std::max<std::size_t>(
         1, job.opts.max_concurrent_polls / std::max<std::size_t>(1, owner.shards.size()));

@@ -14,6 +14,7 @@ rate_limiter::rate_limiter(const rate_limits& limits)
       global_T_(interval(limits.global_pps)),
       subnet_T_(interval(limits.subnet_pps)) {
   if (!(limits_.burst >= 1)) limits_.burst = 1;
+  global_burst_ = limits_.global_burst >= 1 ? limits_.global_burst : limits_.burst;
 }
 
 rate_limiter::clock::duration rate_limiter::interval(double pps) noexcept {
@@ -21,8 +22,9 @@ rate_limiter::clock::duration rate_limiter::interval(double pps) noexcept {
   return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / pps));
 }
 
-rate_limiter::clock::duration rate_limiter::tolerance(clock::duration T) const noexcept {
-  return std::chrono::duration_cast<clock::duration>(T * (limits_.burst - 1.0));
+rate_limiter::clock::duration rate_limiter::tolerance(clock::duration period,
+                                                      double burst) const noexcept {
+  return std::chrono::duration_cast<clock::duration>(period * (burst - 1.0));
 }
 
 std::uint64_t rate_limiter::subnet_key(const boost::asio::ip::address& addr, unsigned prefix_v4,
@@ -59,10 +61,10 @@ rate_limiter::reservation rate_limiter::reserve(const boost::asio::ip::address& 
                     [&](const auto& kv) { return kv.second + std::chrono::seconds(1) < now; });
     }
     subnet = &subnets_[subnet_key(addr, limits_.subnet_prefix_v4, limits_.subnet_prefix_v6)];
-    consider(*subnet - tolerance(subnet_T_), bound_by::subnet);
+    consider(*subnet - tolerance(subnet_T_, limits_.burst), bound_by::subnet);
   }
   if (global_T_ != clock::duration::zero())
-    consider(global_tat_ - tolerance(global_T_), bound_by::global);
+    consider(global_tat_ - tolerance(global_T_, global_burst_), bound_by::global);
   if (subnet) *subnet = std::max(*subnet, r.at) + subnet_T_;
   if (global_T_ != clock::duration::zero()) global_tat_ = std::max(global_tat_, r.at) + global_T_;
   return r;

@@ -1,8 +1,8 @@
 #include "fleetpoll/engine/run_command.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -313,7 +313,9 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
 void add_run_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<run_options>();
   auto* cmd = app.add_subcommand(
-      "run", "Poll the configured fleet until SIGINT/SIGTERM (see docs/configuration.md)");
+      "run",
+      "Poll the configured fleet until SIGINT/SIGTERM; SIGHUP reloads the configuration (see "
+      "docs/fleetpoll.toml.example)");
   cmd->add_option("--config,-c", opts->config_path,
                   "fleetpoll.toml (annotated example: docs/fleetpoll.toml.example)")
       ->required();

@@ -17,6 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,9 +34,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
-#include <prometheus/text_serializer.h>
 
 #include "fleetpoll/metrics/error.hpp"
 
@@ -62,7 +62,10 @@ class session;
 
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(asio::io_context& io, http_server_options o)
-      : options(std::move(o)), strand(asio::make_strand(io)), acceptor(strand), retry_timer(strand) {
+      : options(std::move(o)),
+        strand(asio::make_strand(io)),
+        acceptor(strand),
+        retry_timer(strand) {
     routes.emplace("/metrics", [this](const http_request&) { return scrape(); });
     routes.emplace("/healthz", [this](const http_request&) { return healthz(); });
   }
@@ -160,8 +163,8 @@ class session : public std::enable_shared_from_this<session> {
 
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
+    parser_->header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
     parser_->body_limit(static_cast<std::uint64_t>(opts().max_body_bytes));
     stream_.expires_after(opts().request_timeout);
     http::async_read(stream_, buffer_, *parser_,
@@ -204,7 +207,8 @@ class session : public std::enable_shared_from_this<session> {
           view.authorization = std::string_view(it->value().data(), it->value().size());
         r = server_->route(view);
       }
-      if (r.status < 100 || r.status > 999) r = text_response(500, "handler returned a bad status\n");
+      if (r.status < 100 || r.status > 999)
+        r = text_response(500, "handler returned a bad status\n");
       res_.result(r.status);
       res_.set(http::field::content_type, r.content_type);
       for (const auto& [name, value] : r.headers) res_.set(name, value);
@@ -236,8 +240,9 @@ class session : public std::enable_shared_from_this<session> {
 
   void write(bool keep_alive) {
     stream_.expires_after(opts().write_timeout);
-    http::async_write(stream_, res_,
-                      beast::bind_front_handler(&session::on_write, shared_from_this(), keep_alive));
+    http::async_write(
+        stream_, res_,
+        beast::bind_front_handler(&session::on_write, shared_from_this(), keep_alive));
   }
 
   void on_write(bool keep_alive, beast::error_code ec, std::size_t /*bytes*/) {
@@ -359,7 +364,7 @@ std::error_code http_server::start() {
   int expected = static_cast<int>(server_state::created);
   if (!s.state.compare_exchange_strong(expected, static_cast<int>(server_state::started)))
     return expected == static_cast<int>(server_state::started) ? error::already_started
-                                                                : error::stopped;
+                                                               : error::stopped;
   auto fail = [&s](std::error_code ec) {
     int started = static_cast<int>(server_state::started);
     s.state.compare_exchange_strong(started, static_cast<int>(server_state::created));
@@ -399,7 +404,9 @@ void http_server::stop() {
   asio::dispatch(impl_->strand, [self = impl_] { self->do_stop(); });
 }
 
-std::uint16_t http_server::port() const noexcept { return impl_->bound_port.load(); }
+std::uint16_t http_server::port() const noexcept {
+  return impl_->bound_port.load();
+}
 
 std::size_t http_server::connection_count() const noexcept {
   return impl_->open_connections.load(std::memory_order_relaxed);

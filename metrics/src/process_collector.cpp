@@ -130,17 +130,19 @@ std::vector<prometheus::MetricFamily> process_collector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
   out.reserve(7);
   if (const auto st = parse_proc_stat(slurp("/proc/self/stat"))) {
-    out.push_back(single("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                         MetricType::Counter,
-                         static_cast<double>(st->utime_ticks + st->stime_ticks) / ticks_per_second_));
+    out.push_back(
+        single("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+               MetricType::Counter,
+               static_cast<double>(st->utime_ticks + st->stime_ticks) / ticks_per_second_));
     if (boot_time_) {
       out.push_back(single("process_start_time_seconds",
-                           "Start time of the process since unix epoch in seconds.", MetricType::Gauge,
+                           "Start time of the process since unix epoch in seconds.",
+                           MetricType::Gauge,
                            static_cast<double>(*boot_time_) +
                                static_cast<double>(st->starttime_ticks) / ticks_per_second_));
     }
-    out.push_back(single("process_threads", "Number of OS threads in the process.", MetricType::Gauge,
-                         static_cast<double>(st->num_threads)));
+    out.push_back(single("process_threads", "Number of OS threads in the process.",
+                         MetricType::Gauge, static_cast<double>(st->num_threads)));
   }
   if (const auto sm = parse_proc_statm(slurp("/proc/self/statm"))) {
     out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",

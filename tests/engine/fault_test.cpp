@@ -434,7 +434,6 @@ TEST(EngineFaults, FaultyFleetEveryLiveDeviceIsPolledOnce) {
   e.stop(1s);
 }
 
-
 TEST(EngineReload, RemovedDeviceMidPollIsStillDeliveredAddedOnesArePolledKeptOnesKeepLearning) {
   auto fleet = start_fleet(static_fleet(4));
   ASSERT_TRUE(fleet);

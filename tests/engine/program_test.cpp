@@ -77,7 +77,8 @@ std::string http_get(std::uint16_t port, const std::string& path) {
     ADD_FAILURE() << "connect to 127.0.0.1:" << port << " failed";
     return {};
   }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     ::close(fd);
     return {};
@@ -140,10 +141,10 @@ TEST(Program, DiscoverFindsExactlyThePrintersSavesThemAndRunPollsTheSavedFile) {
   // Printer-MIB, no hrDevicePrinter) and a scanner at 1 and 3.
   const fs::path shared = fixtures_dir();
   if (!fs::exists(shared / "dell-laser.snmprec")) GTEST_SKIP() << "no shared recordings";
-  auto fleet = start_fleet(fleet_of(8, {synthetic("synthetic_color_mfp.snmprec"),
-                                        shared / "dell-laser.snmprec",
-                                        synthetic("synthetic_mono_toner_empty.snmprec"),
-                                        shared / "epson-scanner_ds-860.snmprec"}));
+  auto fleet = start_fleet(fleet_of(
+      8,
+      {synthetic("synthetic_color_mfp.snmprec"), shared / "dell-laser.snmprec",
+       synthetic("synthetic_mono_toner_empty.snmprec"), shared / "epson-scanner_ds-860.snmprec"}));
   ASSERT_TRUE(fleet);
   temp_dir tmp;
   const fs::path saved = tmp.path() / "targets.csv";
@@ -188,12 +189,13 @@ TEST(Program, DiscoverFindsExactlyThePrintersSavesThemAndRunPollsTheSavedFile) {
   EXPECT_EQ(listed, printers) << file;
 
   // `run` takes the saved file as its targets and polls exactly those printers.
-  write_file(tmp.path() / "fleetpoll.toml", "[snmp]\ntimeout_initial_ms = 300\n"
-                                            "[[targets]]\nfile = \"targets.csv\"\n"
-                                            "[metrics]\nenabled = false\n"
-                                            "[output]\njsonl = \"-\"\n");
-  child run({fleetpoll_binary(), "run", "--config", (tmp.path() / "fleetpoll.toml").string(),
-             "--once"});
+  write_file(tmp.path() / "fleetpoll.toml",
+             "[snmp]\ntimeout_initial_ms = 300\n"
+             "[[targets]]\nfile = \"targets.csv\"\n"
+             "[metrics]\nenabled = false\n"
+             "[output]\njsonl = \"-\"\n");
+  child run(
+      {fleetpoll_binary(), "run", "--config", (tmp.path() / "fleetpoll.toml").string(), "--once"});
   ASSERT_TRUE(run.wait(60s));
   EXPECT_EQ(exit_code(run.wait(0ms)), 0) << run.err();
   const auto polled = polls_by_address(run.out());
@@ -230,13 +232,17 @@ TEST(Program, SighupAppliesNewTargetsAndRejectsAnInvalidConfigKeepingTheOldOne) 
   const fs::path conf = tmp.path() / "fleetpoll.toml";
   write_file(conf, run_config(*fleet, {0, 1}));
   child run({fleetpoll_binary(), "run", "--config", conf.string()});
-  auto polls_of = [&](std::uint32_t dev) {
-    return polls_by_address(run.out())[endpoint(*fleet, dev)];
+  // Polls of a device in `text` (the output so far; inside wait_output() that is its argument:
+  // the child's lock is held there).
+  auto polls_in = [&](const std::string& text, std::uint32_t dev) {
+    return polls_by_address(text)[endpoint(*fleet, dev)];
   };
+  auto polls_of = [&](std::uint32_t dev) { return polls_in(run.out(), dev); };
   ASSERT_TRUE(run.wait_output(
       [](const std::string& s) { return s.find("SIGHUP reloads") != std::string::npos; }, 20s))
       << run.err();
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(0) && polls_of(1); }, 20s))
+  ASSERT_TRUE(
+      run.wait_output([&](const std::string& o) { return polls_in(o, 0) && polls_in(o, 1); }, 20s))
       << run.err();
 
   // promtool on a live scrape of a polling fleetpoll: no parse error, no lint warning.
@@ -264,11 +270,12 @@ TEST(Program, SighupAppliesNewTargetsAndRejectsAnInvalidConfigKeepingTheOldOne) 
       },
       20s))
       << run.err();
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(2) >= 1; }, 20s));
+  ASSERT_TRUE(run.wait_output([&](const std::string& o) { return polls_in(o, 2) >= 1; }, 20s));
   const std::uint32_t asked_0 = fleet->counters_of(0).received;
   const int polls_1 = polls_of(1);
   // Two more cadences: device 1 is polled again, device 0 is not asked anything any more.
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(1) >= polls_1 + 2; }, 20s));
+  ASSERT_TRUE(
+      run.wait_output([&](const std::string& o) { return polls_in(o, 1) >= polls_1 + 2; }, 20s));
   EXPECT_EQ(fleet->counters_of(0).received, asked_0);
 
   // An invalid file is rejected with the field named; the running configuration goes on.
@@ -280,7 +287,8 @@ TEST(Program, SighupAppliesNewTargetsAndRejectsAnInvalidConfigKeepingTheOldOne) 
       << run.err();
   EXPECT_NE(run.err().find("limits.subnet_pps"), std::string::npos) << run.err();
   const int polls_2 = polls_of(2);
-  ASSERT_TRUE(run.wait_output([&](const std::string&) { return polls_of(2) >= polls_2 + 1; }, 20s));
+  ASSERT_TRUE(
+      run.wait_output([&](const std::string& o) { return polls_in(o, 2) >= polls_2 + 1; }, 20s));
   EXPECT_EQ(fleet->counters_of(0).received, asked_0);
 
   run.signal(SIGTERM);
@@ -296,12 +304,13 @@ TEST(Program, SigtermUnderLoadDeliversEveryCompletedPollAndExitsCleanly) {
   ASSERT_TRUE(fleet);
   temp_dir tmp;
   const fs::path conf = tmp.path() / "fleetpoll.toml";
-  write_file(conf, "[snmp]\ntimeout_initial_ms = 300\n"
-                   "[limits]\nglobal_pps = 0\nsubnet_pps = 0\ndevice_min_gap_ms = 0\n"
-                   "[schedule]\nfirst_poll_spread = \"1s\"\n"
-                   "[metrics]\nenabled = false\n"
-                   "[output]\njsonl = \"-\"\n"
-                   "[[targets]]\nfile = \"targets.csv\"\n");
+  write_file(conf,
+             "[snmp]\ntimeout_initial_ms = 300\n"
+             "[limits]\nglobal_pps = 0\nsubnet_pps = 0\ndevice_min_gap_ms = 0\n"
+             "[schedule]\nfirst_poll_spread = \"1s\"\n"
+             "[metrics]\nenabled = false\n"
+             "[output]\njsonl = \"-\"\n"
+             "[[targets]]\nfile = \"targets.csv\"\n");
   std::string targets;
   for (std::uint32_t i = 0; i < 3000; ++i)
     targets += fleet->address_of(i) + "," + std::to_string(fleet->port()) + "\n";
@@ -520,16 +529,20 @@ TEST(Engine, MeasuredPacketRatesStayUnderTheDeviceSubnetAndGlobalCaps) {
 
 // ---- probe against real snmpsimd and real snmpd -------------------------------------------
 
-// Runs `fleetpoll probe ARGS --json` and returns its output with the fields that name the
-// source removed (they differ between a recording and a live agent by design).
-std::string probe_json(const std::vector<std::string>& args) {
+// Runs `fleetpoll probe ARGS --json` and returns the snapshots with the fields that name the
+// source removed (they differ between a recording and a live agent by design). JSON values
+// compare equal whatever the order of their members.
+boost::json::array probe_json(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {fleetpoll_binary(), "probe"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--json");
   child p(argv);
-  if (!p.wait(60s)) return "probe did not finish";
+  boost::json::array out;
+  if (!p.wait(60s)) {
+    ADD_FAILURE() << "probe did not finish";
+    return out;
+  }
   EXPECT_EQ(exit_code(p.wait(0ms)), 0) << p.err();
-  std::string out;
   std::istringstream in(p.out());
   std::string line;
   while (std::getline(in, line)) {
@@ -538,7 +551,7 @@ std::string probe_json(const std::vector<std::string>& args) {
     if (ec || !v.is_object()) continue;
     v.as_object().erase("source");
     v.as_object().erase("polled_at_ms");
-    out += boost::json::serialize(v) + "\n";
+    out.push_back(std::move(v));
   }
   return out;
 }
@@ -567,14 +580,15 @@ class RealAgents : public ::testing::Test {
     else
       ::chmod(cache.c_str(), 0777);
     sim_port = free_port();
-    std::vector<std::string> argv = {"snmpsimd", "--data-dir=" + data.string(),
-                                     "--cache-dir=" + cache.string(),
-                                     "--agent-udpv4-endpoint=127.0.0.1:" + std::to_string(sim_port)};
+    std::vector<std::string> argv = {
+        "snmpsimd", "--data-dir=" + data.string(), "--cache-dir=" + cache.string(),
+        "--agent-udpv4-endpoint=127.0.0.1:" + std::to_string(sim_port)};
     if (::geteuid() == 0) {
       argv.push_back("--process-user=nobody");
       argv.push_back("--process-group=nogroup");
     }
-    sim = std::make_unique<child>(argv, std::map<std::string, std::string>{{"PYTHONUNBUFFERED", "1"}});
+    sim = std::make_unique<child>(argv,
+                                  std::map<std::string, std::string>{{"PYTHONUNBUFFERED", "1"}});
     ASSERT_TRUE(sim->wait_output(
         [](const std::string& s) { return s.find("Listening at") != std::string::npos; }, 60s))
         << sim->out() << sim->err();
@@ -588,8 +602,8 @@ class RealAgents : public ::testing::Test {
 TEST_F(RealAgents, ProbeOfSnmpsimServingTheRecordingsEqualsTheRecordingProbe) {
   for (std::size_t i = 0; i < recordings.size(); ++i) {
     SCOPED_TRACE(recordings[i].filename().string());
-    const std::string want = probe_json({"--snmprec", recordings[i].string()});
-    ASSERT_FALSE(want.empty());
+    const auto want = probe_json({"--snmprec", recordings[i].string()});
+    ASSERT_EQ(want.size(), 1u);
     EXPECT_EQ(probe_json({"127.0.0.1:" + std::to_string(sim_port), "--community",
                           "t" + std::to_string(i), "--timeout", "2000"}),
               want);
@@ -614,9 +628,10 @@ TEST_F(RealAgents, ProbeThroughRealSnmpdEqualsTheRecordingProbe) {
   write_file(tmp.path() / "snmpd.conf", conf);
   fs::create_directories(tmp.path() / "persist");
   child snmpd({"/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c", (tmp.path() / "snmpd.conf").string(),
-               "-m", "", "-M", "/dev/null", "-I", "-system_mib,-hr_system,-hr_device,-hr_other,"
-                                                  "-hr_proc,-hr_network,-hr_print,-hr_disk,"
-                                                  "-hr_filesys,-hr_storage,-hr_swrun,-hr_swinst",
+               "-m", "", "-M", "/dev/null", "-I",
+               "-system_mib,-hr_system,-hr_device,-hr_other,"
+               "-hr_proc,-hr_network,-hr_print,-hr_disk,"
+               "-hr_filesys,-hr_storage,-hr_swrun,-hr_swinst",
                "-p", (tmp.path() / "snmpd.pid").string()},
               {{"SNMP_PERSISTENT_DIR", (tmp.path() / "persist").string()}});
   ASSERT_TRUE(snmpd.wait_output(
@@ -624,7 +639,8 @@ TEST_F(RealAgents, ProbeThroughRealSnmpdEqualsTheRecordingProbe) {
       << snmpd.out() << snmpd.err();
   for (std::size_t i = 0; i < recordings.size(); ++i) {
     SCOPED_TRACE(recordings[i].filename().string());
-    const std::string want = probe_json({"--snmprec", recordings[i].string()});
+    const auto want = probe_json({"--snmprec", recordings[i].string()});
+    ASSERT_EQ(want.size(), 1u);
     EXPECT_EQ(probe_json({"127.0.0.1:" + std::to_string(port), "--community",
                           "t" + std::to_string(i), "--timeout", "3000"}),
               want)

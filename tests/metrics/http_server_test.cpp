@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
 #include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
 
 #include "fleetpoll/metrics/engine_metrics.hpp"
 #include "fleetpoll/metrics/error.hpp"
@@ -42,7 +42,8 @@ bool has_line(const std::string& text, const std::string& prefix) {
 class MetricsHttpServer : public ::testing::Test {
  protected:
   // Starts a server on an ephemeral loopback port, then a thread running io.run().
-  void start(http_server_options options = {}, const std::function<void(http_server&)>& setup = {}) {
+  void start(http_server_options options = {},
+             const std::function<void(http_server&)>& setup = {}) {
     options.address = "127.0.0.1";
     options.port = 0;
     server.emplace(io, options);
@@ -124,17 +125,27 @@ TEST_F(MetricsHttpServer, ScrapeListsEveryDocumentedFamilyWithExpositionContentT
 
   // Every bounded label value exists from the start, at zero.
   for (const char* v : {"ok", "timeout", "decode_error", "snmp_error", "send_error"})
-    EXPECT_TRUE(has_line(r->body, std::string("fleetpoll_snmp_requests_total{result=\"") + v + "\"} 0")) << v;
+    EXPECT_TRUE(
+        has_line(r->body, std::string("fleetpoll_snmp_requests_total{result=\"") + v + "\"} 0"))
+        << v;
   for (const char* v : {"status", "alerts", "supplies", "counters", "identity"})
-    EXPECT_TRUE(has_line(r->body, std::string("fleetpoll_poll_duration_seconds_count{class=\"") + v + "\"} 0")) << v;
+    EXPECT_TRUE(has_line(
+        r->body, std::string("fleetpoll_poll_duration_seconds_count{class=\"") + v + "\"} 0"))
+        << v;
   for (const char* v : {"up", "down", "never_seen"})
     EXPECT_TRUE(has_line(r->body, std::string("fleetpoll_devices{state=\"") + v + "\"} 0")) << v;
   for (const char* v : {"loop", "runaway", "out_of_order", "too_big", "no_such_name"})
-    EXPECT_TRUE(has_line(r->body, std::string("fleetpoll_walker_errors_total{kind=\"") + v + "\"} 0")) << v;
+    EXPECT_TRUE(
+        has_line(r->body, std::string("fleetpoll_walker_errors_total{kind=\"") + v + "\"} 0"))
+        << v;
   for (const char* v : {"device", "subnet", "global"})
-    EXPECT_TRUE(has_line(r->body, std::string("fleetpoll_rate_limiter_waits_total{scope=\"") + v + "\"} 0")) << v;
+    EXPECT_TRUE(
+        has_line(r->body, std::string("fleetpoll_rate_limiter_waits_total{scope=\"") + v + "\"} 0"))
+        << v;
   for (const char* v : {"unknown_source", "unknown_request", "duplicate", "late", "malformed"})
-    EXPECT_TRUE(has_line(r->body, std::string("fleetpoll_socket_drops_total{reason=\"") + v + "\"} 0")) << v;
+    EXPECT_TRUE(
+        has_line(r->body, std::string("fleetpoll_socket_drops_total{reason=\"") + v + "\"} 0"))
+        << v;
   EXPECT_TRUE(has_line(r->body, "fleetpoll_build_info{version=\"1.2.3-test\"} 1"));
 }
 
@@ -157,8 +168,10 @@ TEST_F(MetricsHttpServer, IncrementedCounterAndObservedHistogramShowInNextScrape
   EXPECT_TRUE(has_line(after->body, "fleetpoll_socket_drops_total{reason=\"late\"} 1"));
   EXPECT_TRUE(has_line(after->body, "fleetpoll_devices{state=\"never_seen\"} 7"));
   EXPECT_TRUE(has_line(after->body, "fleetpoll_poll_duration_seconds_count{class=\"supplies\"} 1"));
-  EXPECT_TRUE(has_line(after->body, "fleetpoll_poll_duration_seconds_bucket{class=\"supplies\",le=\"0.1\"} 0"));
-  EXPECT_TRUE(has_line(after->body, "fleetpoll_poll_duration_seconds_bucket{class=\"supplies\",le=\"0.25\"} 1"));
+  EXPECT_TRUE(has_line(after->body,
+                       "fleetpoll_poll_duration_seconds_bucket{class=\"supplies\",le=\"0.1\"} 0"));
+  EXPECT_TRUE(has_line(after->body,
+                       "fleetpoll_poll_duration_seconds_bucket{class=\"supplies\",le=\"0.25\"} 1"));
   EXPECT_TRUE(has_line(after->body, "fleetpoll_poll_duration_seconds_count{class=\"status\"} 0"));
 }
 
@@ -195,7 +208,8 @@ TEST_F(MetricsHttpServer, PromtoolCheckMetricsAcceptsLiveScrapeWithoutParseError
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
 
-  const std::string file = ::testing::TempDir() + "fleetpoll_scrape_" + std::to_string(::getpid()) + ".txt";
+  const std::string file =
+      ::testing::TempDir() + "fleetpoll_scrape_" + std::to_string(::getpid()) + ".txt";
   {
     std::ofstream out(file, std::ios::binary);
     out << r->body;
@@ -272,12 +286,14 @@ TEST_F(MetricsHttpServer, BodyOverLimitIs413AndBodyWithinLimitIsServed) {
   o.max_body_bytes = 1024;
   start(o);
   client small(port);
-  const auto ok = small.request("GET", "/healthz", "Content-Length: 1000\r\n\r\n" + std::string(998, 'b'));
+  const auto ok =
+      small.request("GET", "/healthz", "Content-Length: 1000\r\n\r\n" + std::string(998, 'b'));
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
 
   client big(port);
-  const auto r = big.request("GET", "/healthz", "Content-Length: 5000\r\n\r\n" + std::string(4998, 'b'));
+  const auto r =
+      big.request("GET", "/healthz", "Content-Length: 5000\r\n\r\n" + std::string(4998, 'b'));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_TRUE(big.wait_closed());
@@ -293,7 +309,8 @@ TEST_F(MetricsHttpServer, KeepAliveServesSequentialAndPipelinedRequestsOnOneConn
   EXPECT_EQ(second->status, 200);
   EXPECT_EQ(server->connection_count(), 1u);
 
-  ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"));
   const auto p1 = c.read_response();
   const auto p2 = c.read_response();
   ASSERT_TRUE(p1 && p2);
@@ -386,7 +403,7 @@ TEST_F(MetricsHttpServer, StopClosesIdleConnectionsAndRunReturns) {
   const auto t0 = std::chrono::steady_clock::now();
   server->stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);  // stop() does not wait
-  EXPECT_TRUE(idle.wait_closed(5s));    // default request_timeout is 30 s: this is stop()
+  EXPECT_TRUE(idle.wait_closed(5s));  // default request_timeout is 30 s: this is stop()
   EXPECT_TRUE(silent.wait_closed(5s));
   EXPECT_TRUE(stop_and_wait_for_run(5s));
   EXPECT_EQ(server->connection_count(), 0u);
@@ -398,7 +415,8 @@ TEST_F(MetricsHttpServer, AddedRouteGetsPathAndQueryAndThrowingHandlerGives500) 
   start({}, [](http_server& s) {
     ASSERT_FALSE(s.add_route("/status", [](const http_request& req) {
       return http_response{200, "application/json",
-                           "{\"path\":\"" + std::string(req.path) + "\",\"query\":\"" + std::string(req.query) + "\"}"};
+                           "{\"path\":\"" + std::string(req.path) + "\",\"query\":\"" +
+                               std::string(req.query) + "\"}"};
     }));
     ASSERT_FALSE(s.add_route("/boom", [](const http_request&) -> http_response {
       throw std::runtime_error("handler failed");

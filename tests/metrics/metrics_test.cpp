@@ -89,9 +89,9 @@ TEST(ProcessCollector, ReportsPlausibleValuesForThisProcess) {
   EXPECT_GT(v.at("process_resident_memory_bytes"), 0.0);
   EXPECT_GE(v.at("process_virtual_memory_bytes"), v.at("process_resident_memory_bytes"));
   EXPECT_GE(v.at("process_threads"), 1.0);
-  const double now = std::chrono::duration<double>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
-  EXPECT_LE(v.at("process_start_time_seconds"), now + 1);   // ticks round; allow 1 s
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LE(v.at("process_start_time_seconds"), now + 1);     // ticks round; allow 1 s
   EXPECT_GT(v.at("process_start_time_seconds"), now - 3600);  // this test binary just started
   EXPECT_EQ(find(families, "process_cpu_seconds_total")->type, prometheus::MetricType::Counter);
 }
@@ -190,7 +190,8 @@ TEST(EngineMetrics, LabelValuesAreDistinctSnakeCase) {
     EXPECT_EQ(s.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos) << s;
     seen.insert(s);
   };
-  for (std::size_t i = 0; i < request_result_count; ++i) check(label(static_cast<request_result>(i)));
+  for (std::size_t i = 0; i < request_result_count; ++i)
+    check(label(static_cast<request_result>(i)));
   for (std::size_t i = 0; i < drop_reason_count; ++i) check(label(static_cast<drop_reason>(i)));
   EXPECT_EQ(seen.size(), request_result_count + drop_reason_count);
   EXPECT_STREQ(label(device_state::never_seen), "never_seen");

@@ -86,7 +86,8 @@ class client {
     while (line_end != std::string::npos) {
       const std::size_t start = line_end + 2;
       line_end = head_block.find("\r\n", start);
-      const std::string line = head_block.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+      const std::string line = head_block.substr(
+          start, line_end == std::string::npos ? std::string::npos : line_end - start);
       const auto colon = line.find(':');
       if (colon == std::string::npos) return std::nullopt;
       std::string name = line.substr(0, colon);
@@ -110,7 +111,7 @@ class client {
 
   // Sends a GET (or other method) for `path` and reads the response.
   std::optional<response> request(std::string_view method, std::string_view path,
-                                   std::string_view extra_headers = {}) {
+                                  std::string_view extra_headers = {}) {
     std::string req;
     req.append(method).append(" ").append(path).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     req.append(extra_headers).append("\r\n");

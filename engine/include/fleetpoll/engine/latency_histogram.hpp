@@ -46,8 +46,8 @@ class latency_histogram {
     if (us < sub) return static_cast<std::size_t>(us);
     const unsigned oct = static_cast<unsigned>(std::bit_width(us)) - 1;  // >= 3
     const unsigned frac = static_cast<unsigned>((us >> (oct - 3)) & (sub - 1));
-    const std::size_t i = (oct - 2) * sub + frac;
-    return i < sub * octaves ? i : sub * octaves - 1;
+    const std::size_t i = std::size_t{oct - 2} * sub + frac;
+    return i < std::size_t{sub} * octaves ? i : std::size_t{sub} * octaves - 1;
   }
   static std::uint64_t upper(std::size_t i) noexcept {
     if (i < sub) return i;

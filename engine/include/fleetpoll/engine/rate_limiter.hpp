@@ -9,7 +9,8 @@
 // window of length W at most burst + W·pps packets pass a cap.
 //
 // The engine runs one limiter per shard. Devices are sharded by subnet, so a subnet's cap is
-// enforced exactly by one limiter; the global cap is divided evenly between the shards.
+// enforced exactly by one limiter; the global cap and its burst are divided evenly between the
+// shards (rate_limits::global_burst), so all shards together keep burst + W·pps.
 //
 // Memory: one 8-byte entry per subnet seen recently; entries idle for a second are forgotten
 // once the map holds more than 65,536 of them (checked at most once per second).
@@ -35,6 +36,9 @@ struct rate_limits {
   // Packets that may leave back to back on an idle subnet or global cap (>= 1). Default: 10
   double burst = 10;
   // Prefix lengths that define "subnet". Default: 24 (IPv4), 64 (IPv6)
+  // The global cap's own burst when >= 1 (the engine gives each shard its share of `burst`);
+  // below 1: `burst`. Not a configuration field. Default: 0
+  double global_burst = 0;
   unsigned subnet_prefix_v4 = 24;
   unsigned subnet_prefix_v6 = 64;
 };
@@ -67,10 +71,11 @@ class rate_limiter {
 
  private:
   static clock::duration interval(double pps) noexcept;
-  clock::duration tolerance(clock::duration interval) const noexcept;
+  clock::duration tolerance(clock::duration period, double burst) const noexcept;
 
   rate_limits limits_;
   clock::duration global_T_{}, subnet_T_{};
+  double global_burst_ = 1;
   clock::time_point global_tat_{};
   std::unordered_map<std::uint64_t, clock::time_point> subnets_;  // subnet -> its tat
   clock::time_point last_cleanup_{};

@@ -33,7 +33,7 @@
 
 #include "fleetpoll/engine/config.hpp"
 
-namespace CLI {
+namespace CLI {  // NOLINT(readability-identifier-naming): CLI11's own namespace
 class App;
 }
 

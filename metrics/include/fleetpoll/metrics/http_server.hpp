@@ -133,7 +133,8 @@ struct health_status {
 using health_check = std::function<health_status()>;
 
 // Content type of the Prometheus text exposition format 0.0.4.
-inline constexpr std::string_view exposition_content_type = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view exposition_content_type =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 class http_server {
  public:
