@@ -309,8 +309,8 @@ int main(int argc, char** argv) {
   bool b_ok = true;
   for (int pass = 0; pass < 2; ++pass) {
     figures& ff = pass == 0 ? f : fe;
-    const char* name = pass == 0 ? "defaults (all kinds within 1 s)"
-                                 : "economy (routine kinds within 15 min)";
+    const char* name =
+        pass == 0 ? "defaults (all kinds within 1 s)" : "economy (routine kinds within 15 min)";
     std::fprintf(stderr, "uplink_bench: office day (%u printers), %s...\n", printers, name);
     bool ok = bytes_per_day(env, printers, counter_minutes, pass == 0 ? -1 : max_delay_ms,
                             pass == 0 ? -1 : 900'000, ff);
@@ -318,8 +318,8 @@ int main(int argc, char** argv) {
     std::printf(
         "office day, %u printers, %s: %llu records (%.1f per printer), %llu batches, %llu bytes "
         "up + %llu keep-alive bytes = %.0f bytes per printer per day (down: %llu bytes)%s\n",
-        printers, name, static_cast<unsigned long long>(ff.day_records),
-        ff.records_per_printer_day, static_cast<unsigned long long>(ff.day_batches),
+        printers, name, static_cast<unsigned long long>(ff.day_records), ff.records_per_printer_day,
+        static_cast<unsigned long long>(ff.day_batches),
         static_cast<unsigned long long>(ff.day_bytes_up),
         static_cast<unsigned long long>(ff.keepalive_bytes), ff.bytes_per_printer_day,
         static_cast<unsigned long long>(ff.day_bytes_down), ok ? "" : "  [INCOMPLETE]");

@@ -11,9 +11,9 @@
 #include <string>
 #include <thread>
 
+#include <prometheus/registry.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <prometheus/registry.h>
 
 #include "fleetpoll/engine/config.hpp"
 #include "fleetpoll/engine/run_attachment.hpp"
@@ -60,12 +60,16 @@ void parse_status(const toml::table& t, std::string_view source, status_config& 
   for (auto&& [k, v] : t) {
     const std::string key(k.str());
     if (key == "enabled") {
-      if (auto b = v.value<bool>()) out.enabled = *b;
-      else fail(v, key, "must be true or false");
+      if (auto b = v.value<bool>())
+        out.enabled = *b;
+      else
+        fail(v, key, "must be true or false");
     } else if (key == "page_size") {
       auto n = v.value<std::int64_t>();
-      if (n && *n >= 1 && *n <= 1000) out.page.page_size = static_cast<std::size_t>(*n);
-      else fail(v, key, "must be an integer from 1 to 1000");
+      if (n && *n >= 1 && *n <= 1000)
+        out.page.page_size = static_cast<std::size_t>(*n);
+      else
+        fail(v, key, "must be an integer from 1 to 1000");
     } else if (key == "new_within") {
       std::optional<std::chrono::milliseconds> d;
       if (auto s = v.value<std::string>()) d = engine::parse_duration(*s);
@@ -75,21 +79,31 @@ void parse_status(const toml::table& t, std::string_view source, status_config& 
         fail(v, key, "must be a duration from \"1h\" to \"366d\", e.g. \"7d\"");
     } else if (key == "title") {
       auto s = v.value<std::string>();
-      if (s && !s->empty() && s->size() <= 200) out.page.title = *s;
-      else fail(v, key, "must be a string of 1 to 200 characters");
+      if (s && !s->empty() && s->size() <= 200)
+        out.page.title = *s;
+      else
+        fail(v, key, "must be a string of 1 to 200 characters");
     } else if (key == "auth_user") {
-      if (auto s = v.value<std::string>()) out.page.auth.user = *s;
-      else fail(v, key, "must be a string");
+      if (auto s = v.value<std::string>())
+        out.page.auth.user = *s;
+      else
+        fail(v, key, "must be a string");
     } else if (key == "auth_password_hash") {
-      if (auto s = v.value<std::string>()) out.page.auth.password_hash = *s;
-      else fail(v, key, "must be a string (pbkdf2-sha256$..., docs/status-page.md)");
+      if (auto s = v.value<std::string>())
+        out.page.auth.password_hash = *s;
+      else
+        fail(v, key, "must be a string (pbkdf2-sha256$..., docs/status-page.md)");
     } else if (key == "per_device_supply_gauges") {
-      if (auto b = v.value<bool>()) out.gauges.per_device = *b;
-      else fail(v, key, "must be true or false");
+      if (auto b = v.value<bool>())
+        out.gauges.per_device = *b;
+      else
+        fail(v, key, "must be true or false");
     } else if (key == "per_device_supply_max_devices") {
       auto n = v.value<std::int64_t>();
-      if (n && *n >= 1 && *n <= 100000) out.gauges.max_devices = static_cast<std::size_t>(*n);
-      else fail(v, key, "must be an integer from 1 to 100000");
+      if (n && *n >= 1 && *n <= 100000)
+        out.gauges.max_devices = static_cast<std::size_t>(*n);
+      else
+        fail(v, key, "must be an integer from 1 to 100000");
     } else {
       fail(v, key,
            "unknown key (enabled, page_size, new_within, title, auth_user, auth_password_hash, "
@@ -155,7 +169,8 @@ class site_attachment final : public engine::run_attachment {
     so.metrics = &ctx.registry;
     std::string detail;
     if (auto ec = storage::store::open(so, store_, &detail))
-      return fmt::format("storage at {}: {}", so.path.string(), detail.empty() ? ec.message() : detail);
+      return fmt::format("storage at {}: {}", so.path.string(),
+                         detail.empty() ? ec.message() : detail);
     storage::engine_sink_options sink_opts = sc.sink;
     sink_opts.metrics = &ctx.registry;
     sink_ = std::make_unique<storage::engine_sink>(*store_, sink_opts);
@@ -176,7 +191,8 @@ class site_attachment final : public engine::run_attachment {
       uplink_metrics_ = std::make_unique<uplink::uplink_metrics>(ctx.registry);
       work_.emplace(io_.get_executor());
       io_thread_ = std::thread([this] { io_.run(); });
-      sender_ = std::make_unique<uplink::sender>(io_, *source_, keys_, sopts, uplink_metrics_.get());
+      sender_ =
+          std::make_unique<uplink::sender>(io_, *source_, keys_, sopts, uplink_metrics_.get());
       if (auto ec = sender_->start()) return "uplink: " + ec.message();
       pool_size_ = sopts.pool_size;
       spdlog::info("uplink: site {} to {} as {} ({} connections)", sopts.site, sopts.receiver_jid,
@@ -209,9 +225,10 @@ class site_attachment final : public engine::run_attachment {
     while (source_->depth() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (source_->depth() > 0)
-      spdlog::warn("uplink: {} records still in the outbox after {} ms; they are sent after the "
-                   "next start",
-                   source_->depth(), budget.count());
+      spdlog::warn(
+          "uplink: {} records still in the outbox after {} ms; they are sent after the "
+          "next start",
+          source_->depth(), budget.count());
   }
 
   void stop() override {
@@ -239,8 +256,8 @@ class site_attachment final : public engine::run_attachment {
     std::string line;
     if (sink_) {
       const auto s = sink_->stats();
-      line = fmt::format("storage: {} polls written, {} queued, {} retried, {} dropped",
-                         s.written, s.queued, s.retries, s.dropped);
+      line = fmt::format("storage: {} polls written, {} queued, {} retried, {} dropped", s.written,
+                         s.queued, s.retries, s.dropped);
     }
     if (source_) {
       const std::uint64_t last = source_->last_seq();
@@ -268,11 +285,12 @@ class site_attachment final : public engine::run_attachment {
     u.state = u.connections_ready > 0 ? "ready" : "connecting";
     u.outbox_depth = source_->depth();
     const std::uint64_t oldest = source_->oldest_created_ms();
-    const auto now = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
-    u.outbox_oldest_age_s = oldest > 0 && now > oldest ? static_cast<double>(now - oldest) / 1000 : 0;
+    const auto now =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    u.outbox_oldest_age_s =
+        oldest > 0 && now > oldest ? static_cast<double>(now - oldest) / 1000 : 0;
     return u;
   }
 

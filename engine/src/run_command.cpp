@@ -211,8 +211,10 @@ int run_fleetpoll(const run_options& options, std::ostream& out, std::ostream& e
       return metrics::health_status{false, "engine not running"};
     });
   }
-  run_context ctx{cfg, sinks, *registry, http.get(), control,
-                  [&eng] { return eng ? status_line(eng->stats()) : std::string("starting"); }};
+  run_context ctx{
+      cfg,       sinks,
+      *registry, http.get(),
+      control,   [&eng] { return eng ? status_line(eng->stats()) : std::string("starting"); }};
   for (const auto& factory : attachment_factories()) {
     attachments.push_back(factory());
     if (std::string e = attachments.back()->start(ctx); !e.empty()) {
@@ -328,10 +330,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
                                 "Milliseconds polls in flight get to finish on SIGINT/SIGTERM")
                     ->default_val(5000)
                     ->check(CLI::Range(0, 600000));
-  auto* drain = cmd->add_option("--drain-timeout",
-                                "Milliseconds to send what is left in the outbox on stop")
-                    ->default_val(15000)
-                    ->check(CLI::Range(0, 600000));
+  auto* drain =
+      cmd->add_option("--drain-timeout", "Milliseconds to send what is left in the outbox on stop")
+          ->default_val(15000)
+          ->check(CLI::Range(0, 600000));
   cmd->callback([opts, grace, drain, &exit_code]() {
     opts->stop_grace = std::chrono::milliseconds(grace->as<long>());
     opts->drain_budget = std::chrono::milliseconds(drain->as<long>());

@@ -13,8 +13,8 @@
 #include "fleetpoll/fleetsim/fleetsim.hpp"
 #include "fleetpoll/uplink/keys.hpp"
 #include "prosody.hpp"
-#include "uplink_env.hpp"
 #include "support.hpp"
+#include "uplink_env.hpp"
 
 namespace {
 
@@ -107,8 +107,8 @@ TEST(MultiSite, TwoEnginesFeedOneReceiverAndEachSiteArrivesOnceAndApart) {
   // The provider's receiver, with one [[site]] per engine and its key.
   std::ostringstream p;
   p << "[xmpp]\njid = \"provider@localhost\"\npassword = \"" << provider_pass
-    << "\"\nhost = \"127.0.0.1\"\nport = " << xmpp.port()
-    << "\ndirect_tls_port = 0\nca_file = \"" << xmpp.ca_file() << "\"\n"
+    << "\"\nhost = \"127.0.0.1\"\nport = " << xmpp.port() << "\ndirect_tls_port = 0\nca_file = \""
+    << xmpp.ca_file() << "\"\n"
     << "[output]\npath = \"received.jsonl\"\nstate = \"received.ledger\"\nsync = false\n";
   for (const auto& s : sites)
     p << "[[site]]\nid = \"" << s.id << "\"\njid = \"" << s.account << "@localhost\"\nkey_file = \""
@@ -123,9 +123,8 @@ TEST(MultiSite, TwoEnginesFeedOneReceiverAndEachSiteArrivesOnceAndApart) {
   for (const auto& s : sites) {
     ut::write_file((dir / (s.id + ".toml")).string(),
                    engine_config(s, fleet->port(), xmpp.port(), xmpp.ca_file()), 0600);
-    engines.push_back(std::make_unique<child>(
-        std::vector<std::string>{fleetpoll_binary(), "run", "--config",
-                                 (dir / (s.id + ".toml")).string()}));
+    engines.push_back(std::make_unique<child>(std::vector<std::string>{
+        fleetpoll_binary(), "run", "--config", (dir / (s.id + ".toml")).string()}));
   }
 
   // Wait (bounded) until the receiver has records from every device of both sites: each device
@@ -155,8 +154,7 @@ TEST(MultiSite, TwoEnginesFeedOneReceiverAndEachSiteArrivesOnceAndApart) {
     ASSERT_TRUE(st.has_value()) << "engine " << sites[i].id << " did not stop";
     EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << engines[i]->err();
     std::uint64_t c = 0, a = 0, w = 0;
-    ASSERT_TRUE(final_counts(engines[i]->out() + engines[i]->err(), c, a, w))
-        << engines[i]->err();
+    ASSERT_TRUE(final_counts(engines[i]->out() + engines[i]->err(), c, a, w)) << engines[i]->err();
     EXPECT_GT(c, static_cast<std::uint64_t>(kDevicesPerSite)) << sites[i].id;
     EXPECT_EQ(a, c) << sites[i].id << ": not everything was acknowledged before the stop";
     EXPECT_EQ(w, 0u) << sites[i].id;

@@ -239,7 +239,11 @@ TEST(Metrics, EveryMetricOfTheRulesAndTheDashboardIsExported) {
   write_file(tmp / "fleetpoll.toml",
              "[engine]\nthreads = 1\n[snmp]\nport = " + std::to_string(fleet->port()) +
                  "\n[[targets]]\naddresses = [" + addresses +
-                 "]\n[metrics]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"info\"\n");
+                 "]\n[metrics]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"info\"\n"
+                 // Storage and the status page are wired into run: their families (storage_*,
+                 // supplies, devices_needing_attention, ...) come from this live scrape too.
+                 "[storage]\npath = \"db\"\nsite_id = \"ops-test\"\nmin_free_mb = 0\n"
+                 "[status]\nper_device_supply_gauges = true\n");
   child run(
       {engine::test::fleetpoll_binary(), "run", "--config", (tmp / "fleetpoll.toml").string()});
   static const std::regex listening(R"(metrics on http://127\.0\.0\.1:(\d+)/metrics)");
@@ -261,7 +265,8 @@ TEST(Metrics, EveryMetricOfTheRulesAndTheDashboardIsExported) {
   run.signal(SIGTERM);
   EXPECT_EQ(engine::test::exit_code(run.wait(20s)), 0) << run.err();
 
-  // 3. Families not wired into `run` yet, collected in-process from their own code.
+  // 3. The uplink's families (run has no XMPP server here) and the per-device gauges' label
+  //    values, collected in-process from their own code.
   family_map in_process;
   {
     prometheus::Registry reg;

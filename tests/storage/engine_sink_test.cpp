@@ -120,8 +120,9 @@ TEST(StorageEngineSink, TheEnginePollsFleetsimIntoTheStoreAndItMatchesTheTruth) 
   const auto recs = all_records(*db);
   std::set<std::string> identified;
   for (const auto& r : recs)
-    if (r.kind() == ChangeKind::identity)
+    if (r.kind() == ChangeKind::identity) {
       EXPECT_TRUE(identified.insert(r.get()->address()->str()).second);
+    }
   EXPECT_EQ(identified.size(), 60u);
 
   // A second round three simulated days later: the records follow fleetsim's replacements.

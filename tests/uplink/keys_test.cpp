@@ -109,7 +109,15 @@ TEST_F(KeysTest, ConfigErrorsNameTheKeyAtFault) {
              0600);
   EXPECT_EQ(load_sender_config(dir_ + "/s.toml", s, k, why),
             make_error_code(error::config_invalid));
-  EXPECT_NE(why.find("out of range"), std::string::npos);
+  EXPECT_NE(why.find("pool_size"), std::string::npos) << why;
+  // A misspelt key is named too, never ignored.
+  write_file(dir_ + "/s2.toml",
+             "[xmpp]\njid = \"site@localhost\"\npassword = \"x\"\n[uplink]\nreceiver = "
+             "\"provider@localhost\"\nsite = \"acme\"\nmax_dealy_ms = 5\nkey_file = \"k\"\n",
+             0600);
+  EXPECT_EQ(load_sender_config(dir_ + "/s2.toml", s, k, why),
+            make_error_code(error::config_invalid));
+  EXPECT_NE(why.find("max_dealy_ms"), std::string::npos) << why;
 }
 
 }  // namespace

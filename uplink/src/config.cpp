@@ -152,10 +152,10 @@ std::error_code sender_config_from(const toml::table& root, const std::string& p
   if (auto ec = parse_xmpp(path, root, s.xmpp, why)) return ec;
   const toml::table* u = root["uplink"].as_table();
   if (u == nullptr) return fail(why, "missing [uplink] table");
-  if (auto k = unknown_key(*u, {"receiver", "site", "key_file", "pool_size", "window",
-                                "max_batch_bytes", "server_stanza_limit", "max_delay_ms",
-                                "routine_delay_ms", "ack_timeout_ms", "audit_path",
-                                "audit_records"});
+  if (auto k =
+          unknown_key(*u, {"receiver", "site", "key_file", "pool_size", "window", "max_batch_bytes",
+                           "server_stanza_limit", "max_delay_ms", "routine_delay_ms",
+                           "ack_timeout_ms", "audit_path", "audit_records"});
       !k.empty())
     return fail(why, "[uplink] " + k + ": unknown key");
   s.receiver_jid = (*u)["receiver"].value_or(std::string{});

@@ -43,11 +43,11 @@ namespace fleetpoll::engine {
 class fanout_sink;
 
 struct run_context {
-  const config& cfg;                  // extension tables in cfg.extensions; paths vs cfg.base_dir
-  fanout_sink& sinks;                 // add sinks here (start() only)
-  prometheus::Registry& registry;     // add metric families here
-  metrics::http_server* http;         // add routes here (start() only); null: [metrics] off
-  boost::asio::io_context& control;   // the control thread's io_context (timers, posts)
+  const config& cfg;                 // extension tables in cfg.extensions; paths vs cfg.base_dir
+  fanout_sink& sinks;                // add sinks here (start() only)
+  prometheus::Registry& registry;    // add metric families here
+  metrics::http_server* http;        // add routes here (start() only); null: [metrics] off
+  boost::asio::io_context& control;  // the control thread's io_context (timers, posts)
   std::function<std::string()> engine_status;  // one line about the engine (for pages)
 };
 

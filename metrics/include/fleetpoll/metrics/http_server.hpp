@@ -119,7 +119,7 @@ struct http_response {
   std::string body;
   // Extra header fields (e.g. WWW-Authenticate on a 401, Cache-Control). A field Beast refuses
   // turns the response into a 500.
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 using route_handler = std::function<http_response(const http_request&)>;
