@@ -222,6 +222,11 @@ TEST_F(StorageDatabase, ADamagedDeviceStateIsReportedAndTheDeviceStartsAfresh) {
   const auto d = testing::office_mfp(1);
   const auto id = poll_then_damage("devices", 'D', "this is not a flatbuffer");
   prometheus::Registry reg;
+  // The store updates metrics on reg from its maintenance thread: close it before reg goes.
+  struct close_first {
+    std::unique_ptr<store>& db;
+    ~close_first() { db.reset(); }
+  } closer{db_};
   auto o = options();
   o.metrics = &reg;
   open_with(o);

@@ -35,6 +35,9 @@ class StorageQueries : public store_fixture {
     o.metrics = &reg_;
     open_with(o);
   }
+  // The store's maintenance thread updates metrics on reg_ every second: close it before reg_
+  // (a member of this class) goes, which is before the base class's db_ would.
+  void TearDown() override { db_.reset(); }
   prometheus::Registry reg_;
 };
 
