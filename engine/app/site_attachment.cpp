@@ -139,6 +139,7 @@ class site_attachment final : public engine::run_attachment {
  public:
   std::string start(engine::run_context& ctx) override {
     const config& cfg = ctx.cfg;
+    started_with_.extensions = cfg.extensions;
     const auto* st = find(cfg, "storage");
     const bool has_uplink = find(cfg, "uplink") != nullptr || find(cfg, "xmpp") != nullptr;
     const auto* status = find(cfg, "status");
@@ -187,6 +188,11 @@ class site_attachment final : public engine::run_attachment {
       const std::string anchor = (cfg.base_dir / "fleetpoll.toml").string();
       if (auto ec = uplink::sender_config_from(root, anchor, sopts, keys_, why))
         return "uplink: " + (why.empty() ? ec.message() : why);
+      // Sequence numbers are per site: the records the outbox numbers for [storage] site_id
+      // must travel under that site, or the receiver would file them under another one.
+      if (!so.site_id.empty() && sopts.site != so.site_id)
+        return fmt::format("[uplink] site \"{}\" differs from [storage] site_id \"{}\"", sopts.site,
+                           so.site_id);
       source_ = std::make_unique<storage::outbox_source>(*store_);
       uplink_metrics_ = std::make_unique<uplink::uplink_metrics>(ctx.registry);
       work_.emplace(io_.get_executor());
@@ -213,6 +219,16 @@ class site_attachment final : public engine::run_attachment {
       spdlog::info("status page on http://{}:{}/status", cfg.metrics.address, cfg.metrics.port);
     }
     return {};
+  }
+
+  void reload(const config& next) override {
+    // Storage, uplink and status page settings are read at start only.
+    for (const char* name : {"storage", "xmpp", "uplink", "status"}) {
+      const auto* now = find(next, name);
+      const auto* was = find(started_with_, name);
+      if ((now == nullptr) != (was == nullptr) || (now != nullptr && *now != *was))
+        spdlog::warn("reload (SIGHUP): [{}] changed; it takes effect at the next restart", name);
+    }
   }
 
   void drain(std::chrono::milliseconds budget) override {
@@ -294,6 +310,7 @@ class site_attachment final : public engine::run_attachment {
     return u;
   }
 
+  config started_with_;  // its extension tables, to tell a reload what needs a restart
   std::unique_ptr<storage::store> store_;
   std::unique_ptr<storage::engine_sink> sink_;
   std::unique_ptr<storage::outbox_source> source_;

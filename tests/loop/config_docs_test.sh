@@ -38,3 +38,21 @@ for section in storage storage.thresholds xmpp uplink status; do
   echo "$out" | grep -q "$key" || { echo "FAIL: the error does not name $key: $out"; exit 1; }
   echo "ok: [$section] $key refused"
 done
+
+# `fleetpoll run` itself refuses an [uplink] site that differs from [storage] site_id (the
+# outbox's sequence numbers belong to one site), before it polls or connects anywhere.
+sed -e "s|^path = \"/var/lib/fleetpoll/db\".*|path = \"$work/db\"|" \
+    -e 's|^site = "acme-hq".*|site = "another-site"|' \
+    -e "s|^password_file = \"acme.pass\".*|password_file = \"$work/acme.pass\"|" \
+    -e "s|^key_file = \"uplink.keys\".*|key_file = \"$work/uplink.keys\"|" \
+    "$work/fleetpoll.toml" >"$work/mismatch.toml"
+(umask 077; echo "generated-per-run-$RANDOM" >"$work/acme.pass"
+ printf '1 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/uplink.keys")
+set +e
+out=$(timeout 30 "$fleetpoll" run --config "$work/mismatch.toml" 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] || { echo "FAIL: a site mismatch should stop run with exit 1 (rc $rc): $out"; exit 1; }
+echo "$out" | grep -q 'site "another-site" differs from \[storage\] site_id "acme-hq"' || {
+  echo "FAIL: the error does not name both sites: $out"; exit 1; }
+echo "ok: [uplink] site different from [storage] site_id refused at start"
