@@ -74,6 +74,34 @@ bool final_counts(const std::string& log, std::uint64_t& created, std::uint64_t&
   return found;
 }
 
+// Every line of the receiver's output: site -> sequence numbers (a multiset: repeats count).
+std::map<std::string, std::multiset<std::uint64_t>> received_seqs(const std::string& text) {
+  std::map<std::string, std::multiset<std::uint64_t>> seqs;
+  std::istringstream in(text);
+  static const std::regex line_re(R"re(^\{"site":"([^"]+)","seq":(\d+),)re");
+  std::smatch m;
+  for (std::string line; std::getline(in, line);)
+    if (std::regex_search(line, m, line_re)) seqs[m[1]].insert(std::stoull(m[2]));
+  return seqs;
+}
+
+// True when `got` is exactly 1..n, each once.
+bool exactly_once(const std::multiset<std::uint64_t>& got, std::uint64_t n, std::string& why) {
+  std::uint64_t expect = 1;
+  for (auto q : got) {
+    if (q != expect) {
+      why = "expected seq " + std::to_string(expect) + ", got " + std::to_string(q);
+      return false;
+    }
+    ++expect;
+  }
+  if (expect - 1 != n) {
+    why = std::to_string(expect - 1) + " records received, " + std::to_string(n) + " made";
+    return false;
+  }
+  return true;
+}
+
 TEST(MultiSite, TwoEnginesFeedOneReceiverAndEachSiteArrivesOnceAndApart) {
   temp_dir dir;
   ut::prosody_server xmpp;
@@ -194,6 +222,110 @@ TEST(MultiSite, TwoEnginesFeedOneReceiverAndEachSiteArrivesOnceAndApart) {
   }
   std::printf("multi-site: %zu lines; site-a %zu records, site-b %zu records, each once\n", lines,
               seqs["site-a"].size(), seqs["site-b"].size());
+}
+
+// One site through the faults of issue 6, with the real engine and storage: the engine is killed
+// with SIGKILL while it sends and started again on the same database, the receiver goes away and
+// comes back, prosody restarts. Afterwards the receiver holds every record the engine made
+// exactly once, in order.
+TEST(WholeLoopFaults, EngineKilledReceiverAwayAndServerRestartedLoseAndRepeatNothing) {
+  temp_dir dir;
+  ut::prosody_server xmpp;
+  ASSERT_TRUE(xmpp.setup_error().empty()) << xmpp.setup_error();
+  const std::string provider_pass = ut::random_hex(12);
+  ASSERT_EQ(xmpp.register_user("provider", provider_pass), "");
+  site_setup s{"site-a", "engine-a", "127.4.0.1", ut::free_tcp_port()};
+  const std::string pass = ut::random_hex(12);
+  ASSERT_EQ(xmpp.register_user(s.account, pass), "");
+  ut::write_file((dir / (s.id + ".pass")).string(), pass + "\n", 0600);
+  ut::write_file((dir / (s.id + ".keys")).string(),
+                 "# generated per test run\n" + fleetpoll::uplink::generate_key_line(1), 0600);
+  ASSERT_EQ(xmpp.start(), "");
+
+  fleetpoll::fleetsim::options fo;
+  fo.devices = kDevicesPerSite;
+  fo.base_address = s.base;
+  fo.port = 0;
+  fo.seed = 12;
+  fo.acceleration = 3600;  // an hour a second: levels, counters and alerts keep changing
+  std::string why;
+  auto fleet = fleetpoll::fleetsim::fleet::create(fo, why);
+  ASSERT_TRUE(fleet) << why;
+  ASSERT_FALSE(fleet->start(why)) << why;
+
+  std::ostringstream p;
+  p << "[xmpp]\njid = \"provider@localhost\"\npassword = \"" << provider_pass
+    << "\"\nhost = \"127.0.0.1\"\nport = " << xmpp.port() << "\ndirect_tls_port = 0\nca_file = \""
+    << xmpp.ca_file() << "\"\n"
+    << "[output]\npath = \"received.jsonl\"\nstate = \"received.ledger\"\nsync = true\n"
+    << "[[site]]\nid = \"" << s.id << "\"\njid = \"" << s.account << "@localhost\"\nkey_file = \""
+    << s.id << ".keys\"\n";
+  ut::write_file((dir / "provider.toml").string(), p.str(), 0600);
+  const std::vector<std::string> receive_cmd = {fleetpoll_binary(), "receive", "--config",
+                                                (dir / "provider.toml").string()};
+  auto logged_in = [](const std::string& o) { return o.find("logged in") != std::string::npos; };
+  ut::write_file((dir / (s.id + ".toml")).string(),
+                 engine_config(s, fleet->port(), xmpp.port(), xmpp.ca_file()), 0600);
+  const std::vector<std::string> run_cmd = {fleetpoll_binary(), "run", "--config",
+                                            (dir / (s.id + ".toml")).string()};
+  const auto received = dir / "received.jsonl";
+  auto lines = [&] {
+    return received_seqs(fleetpoll::engine::test::read_file(received))[s.id].size();
+  };
+  // Waits (bounded) until the receiver's output has grown past `n` lines.
+  auto wait_lines_above = [&](std::size_t n, child& watch) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (lines() <= n && std::chrono::steady_clock::now() < deadline)
+      watch.wait_output([](const std::string&) { return false; }, 200ms);  // bounded pause
+    return lines() > n;
+  };
+
+  auto receiver = std::make_unique<child>(receive_cmd);
+  ASSERT_TRUE(receiver->wait_output(logged_in, 30s)) << receiver->err();
+  auto engine = std::make_unique<child>(run_cmd);
+  ASSERT_TRUE(wait_lines_above(kDevicesPerSite, *engine)) << engine->err();
+
+  // 1. SIGKILL the engine while it polls and sends; start it again on the same database.
+  engine->signal(SIGKILL);
+  ASSERT_TRUE(engine->wait(20s).has_value());
+  const std::size_t before_restart = lines();
+  engine = std::make_unique<child>(run_cmd);
+  ASSERT_TRUE(wait_lines_above(before_restart, *engine)) << engine->err();
+
+  // 2. The receiver goes away for a while (records wait in the outbox), then comes back.
+  receiver->signal(SIGTERM);
+  ASSERT_TRUE(receiver->wait(30s).has_value());
+  const std::size_t while_away = lines();
+  // Two seconds of polling (simulated hours of change) while nobody receives: nothing arrives.
+  engine->wait_output([](const std::string&) { return false; }, 2s);  // bounded pause
+  EXPECT_EQ(lines(), while_away);
+  receiver = std::make_unique<child>(receive_cmd);
+  ASSERT_TRUE(receiver->wait_output(logged_in, 30s)) << receiver->err();
+  ASSERT_TRUE(wait_lines_above(while_away, *engine)) << engine->err() << receiver->err();
+
+  // 3. prosody restarts under both.
+  xmpp.stop();
+  const std::size_t before_server = lines();
+  ASSERT_EQ(xmpp.start(), "");
+  ASSERT_TRUE(wait_lines_above(before_server, *engine)) << engine->err() << receiver->err();
+
+  // Stop: the engine drains its outbox, then reports what it made.
+  engine->signal(SIGTERM);
+  auto st = engine->wait(60s);
+  ASSERT_TRUE(st.has_value());
+  std::uint64_t created = 0, acked = 0, waiting = 0;
+  ASSERT_TRUE(final_counts(engine->out() + engine->err(), created, acked, waiting))
+      << engine->err();
+  EXPECT_EQ(acked, created);
+  EXPECT_EQ(waiting, 0u);
+  receiver->signal(SIGTERM);
+  ASSERT_TRUE(receiver->wait(30s).has_value());
+  const auto seqs = received_seqs(fleetpoll::engine::test::read_file(received));
+  ASSERT_EQ(seqs.size(), 1u);
+  std::string problem;
+  EXPECT_TRUE(exactly_once(seqs.at(s.id), created, problem)) << problem;
+  std::printf("whole loop with faults: %llu records made, each received once\n",
+              static_cast<unsigned long long>(created));
 }
 
 }  // namespace
