@@ -129,7 +129,8 @@ void validate_status(const toml::table& t, std::string_view source, const fs::pa
 }
 
 // [xmpp] and [uplink] are read together by the uplink's own parser (it reads the key and password
-// files too), in site_attachment::check(); the section validators only accept the tables.
+// files too) when run starts (site_attachment::start); the section validators only accept the
+// tables, so `run --check` does not judge them (docs/configuration.md says so).
 void accept_table(const toml::table&, std::string_view, const fs::path&,
                   std::vector<config_error>&) {}
 
