@@ -128,11 +128,20 @@ void validate_status(const toml::table& t, std::string_view source, const fs::pa
   parse_status(t, source, sc, errors);
 }
 
-// [xmpp] and [uplink] are read together by the uplink's own parser (it reads the key and password
-// files too) when run starts (site_attachment::start); the section validators only accept the
-// tables, so `run --check` does not judge them (docs/configuration.md says so).
-void accept_table(const toml::table&, std::string_view, const fs::path&,
-                  std::vector<config_error>&) {}
+// [xmpp] and [uplink] are read together by the uplink's own parser when run starts
+// (site_attachment::start), which also reads the key and password files; here, for `--check`
+// and before start, only their keys are judged.
+void validate_xmpp(const toml::table& t, std::string_view source, const fs::path&,
+                   std::vector<config_error>& errors) {
+  if (auto k = uplink::unknown_xmpp_key(t); !k.empty())
+    errors.push_back({where_of(source, t[k].node()->source()), "xmpp." + k, "unknown key"});
+}
+
+void validate_uplink(const toml::table& t, std::string_view source, const fs::path&,
+                     std::vector<config_error>& errors) {
+  if (auto k = uplink::unknown_uplink_key(t); !k.empty())
+    errors.push_back({where_of(source, t[k].node()->source()), "uplink." + k, "unknown key"});
+}
 
 // ---- the attachment ---------------------------------------------------------------------------
 
@@ -330,8 +339,8 @@ class site_attachment final : public engine::run_attachment {
 void register_site_attachment() {
   engine::register_config_extension({"storage", validate_storage});
   engine::register_config_extension({"status", validate_status});
-  engine::register_config_extension({"xmpp", accept_table});
-  engine::register_config_extension({"uplink", accept_table});
+  engine::register_config_extension({"xmpp", validate_xmpp});
+  engine::register_config_extension({"uplink", validate_uplink});
   engine::register_run_attachment([] { return std::make_unique<site_attachment>(); });
 }
 

@@ -46,11 +46,7 @@ std::error_code parse_xmpp(const std::string& path, const toml::table& root, xmp
                            std::string& why) {
   const toml::table* t = root["xmpp"].as_table();
   if (t == nullptr) return fail(why, "missing [xmpp] table");
-  if (auto k = unknown_key(*t, {"jid", "password", "password_file", "resource", "host", "port",
-                                "direct_tls_port", "ca_file", "tls_server_name", "allow_plain",
-                                "proxy", "proxy_credentials", "keepalive_s", "idle_timeout_s"});
-      !k.empty())
-    return fail(why, "[xmpp] " + k + ": unknown key");
+  if (auto k = unknown_xmpp_key(*t); !k.empty()) return fail(why, "[xmpp] " + k + ": unknown key");
   x.jid = (*t)["jid"].value_or(std::string{});
   if (x.jid.empty() || x.jid.find('@') == std::string::npos || x.jid.find('/') != std::string::npos)
     return fail(why, "[xmpp] jid must be a bare JID user@domain");
@@ -94,6 +90,18 @@ std::error_code parse_file(const std::string& path, toml::table& out, std::strin
 }
 
 }  // namespace
+
+std::string unknown_xmpp_key(const toml::table& xmpp) {
+  return unknown_key(xmpp, {"jid", "password", "password_file", "resource", "host", "port",
+                            "direct_tls_port", "ca_file", "tls_server_name", "allow_plain", "proxy",
+                            "proxy_credentials", "keepalive_s", "idle_timeout_s"});
+}
+
+std::string unknown_uplink_key(const toml::table& uplink) {
+  return unknown_key(uplink, {"receiver", "site", "key_file", "pool_size", "window",
+                              "max_batch_bytes", "server_stanza_limit", "max_delay_ms",
+                              "routine_delay_ms", "ack_timeout_ms", "audit_path", "audit_records"});
+}
 
 std::error_code load_receiver_config(const std::string& path, receiver_options& out,
                                      std::string& why) {

@@ -34,5 +34,9 @@ std::error_code load_sender_config(const std::string& path, sender_options& out,
 // relative paths resolve against the folder of `path`, which is not read.
 std::error_code sender_config_from(const toml::table& root, const std::string& path,
                                    sender_options& out, keyring& keys, std::string& why);
+// The first key of an [xmpp] (or [uplink], sender side) table that the parsers do not know, or
+// "" — for `fleetpoll run --check`, which judges the keys without reading the secret files.
+std::string unknown_xmpp_key(const toml::table& xmpp);
+std::string unknown_uplink_key(const toml::table& uplink);
 
 }  // namespace fleetpoll::uplink
