@@ -722,25 +722,31 @@ class store::impl final : public storage::outbox {
   }
 
   // Background: free space, recovery after write errors, gauges, hourly retention.
+  // Recovery attempts and disk gauges are paced by the steady clock: `now()` is the data clock,
+  // which a test may freeze or simulate and the wall clock may step back (NTP). Retention is
+  // judged in data time, as the samples are stamped.
   void maintenance() {
-    std::uint64_t next_retention = 0, next_disk = 0, next_recovery = 0;
+    using steady = std::chrono::steady_clock;
+    std::uint64_t next_retention = 0;
+    steady::time_point next_disk{}, next_recovery{};
     std::unique_lock lk(maint_mu_);
     while (!stop_) {
       lk.unlock();
       refresh_free_space();
       const std::uint64_t t = now();
-      if (!writable_.load() && t >= next_recovery) {
+      const auto mono = steady::now();
+      if (!writable_.load() && mono >= next_recovery) {
         try_recover();
-        next_recovery = t + static_cast<std::uint64_t>(opt_.recovery_interval.count());
+        next_recovery = mono + opt_.recovery_interval;
       }
       if (metrics_) {
         {
           std::lock_guard ol(ob_mu_);
           update_outbox_gauges();
         }
-        if (t >= next_disk) {
+        if (mono >= next_disk) {
           metrics_->disk_bytes->Set(static_cast<double>(disk_bytes()));
-          next_disk = t + 10'000;
+          next_disk = mono + std::chrono::seconds(10);
         }
       }
       if (t >= next_retention && writable_.load()) {

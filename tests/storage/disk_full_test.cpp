@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -290,14 +291,29 @@ TEST_F(StorageDiskFullSink, TheSinkRetriesThroughAFullDiskAndLosesNothing) {
   engine_sink& sink = *sink_owner;
   int next = fill_until_retrying(sink);
   ASSERT_GT(sink.stats().retries, 0u) << "the disk never filled";
-  const std::uint64_t last = db->outbox().last_seq();
-  // The engine keeps polling: its calls return at once and are queued, none dropped.
-  for (int i = 0; i < 300; ++i, ++next)
-    push(sink, next, testing::sim_epoch_ms + static_cast<std::uint64_t>(next));
-  ASSERT_TRUE(wait_until([&] { return sink.stats().retries >= 3; }, 30s));
-  EXPECT_EQ(db->outbox().last_seq(), last);  // nothing written meanwhile
+  // The engine keeps polling: its calls return at once and are queued, none dropped. RocksDB
+  // may reclaim space of its own meanwhile (the store's recovery reopens the database, which
+  // flushes the log, deletes it and gives back the unused tail of its preallocation) and write
+  // again for a while; new polls then fill the disk again. Polls go on until the sink has retried
+  // three times, a retry every 50 ms while the store refuses writes.
+  std::uint64_t most_queued = 0;
+  while (sink.stats().retries < 3 && next < 40000) {
+    for (int i = 0; i < 10; ++i, ++next)
+      push(sink, next, testing::sim_epoch_ms + static_cast<std::uint64_t>(next));
+    ASSERT_TRUE(wait_until(
+        [&] {
+          const auto st = sink.stats();
+          most_queued = std::max(most_queued, st.queued);
+          return st.queued == 0 || st.retries >= 3;
+        },
+        30s));
+  }
+  std::printf("retries %llu after %d devices, at most %llu polls queued\n",
+              static_cast<unsigned long long>(sink.stats().retries), next,
+              static_cast<unsigned long long>(most_queued));
+  ASSERT_GE(sink.stats().retries, 3u) << "the disk never filled again";
   EXPECT_EQ(sink.stats().dropped, 0u);
-  EXPECT_GE(sink.stats().queued, 300u);
+  EXPECT_GE(most_queued, 1u);  // polls waited in the queue while writes failed
   EXPECT_GE(counter(reg_, "fleetpoll_storage_sink_retries_total", ""), 3);
   // Space returns: the queue drains on its own and everything is written, once, in order.
   disk.grow(64u << 20);

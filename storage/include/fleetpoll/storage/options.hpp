@@ -88,13 +88,13 @@ struct store_options {
   // and reused. Default: true
   bool sync_before_handout = true;
   // After a write error, how often the store tries to recover (RocksDB Resume, else a reopen of
-  // the database). Default: 1 s
+  // the database). Measured on the steady clock, whatever `clock` says. Default: 1 s
   std::chrono::milliseconds recovery_interval{std::chrono::seconds(1)};
   // Metric families (fleetpoll_storage_*) are created on this registry when set; it must outlive
   // the store. Default: none.
   prometheus::Registry* metrics = nullptr;
-  // Wall clock in Unix ms, for created_ms of outbox records, retention and metric ages.
-  // Default: std::chrono::system_clock.
+  // Wall clock in Unix ms, for created_ms of outbox records, retention and metric ages (not for
+  // pacing recovery attempts). Default: std::chrono::system_clock.
   std::function<std::uint64_t()> clock;
 };
 
