@@ -51,7 +51,10 @@ bool setup_logging(const log_options& o, const std::string& level_override, std:
       logger = spdlog::basic_logger_mt("fleetpoll", o.file);
     logger->set_level(lvl);
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    logger->flush_on(spdlog::level::warn);
+    // Lines at info and above are written through at once (they are few: one per event that
+    // matters, floods rate-limited), so `tail -f` on the log file and a crash lose nothing;
+    // debug and trace lines are buffered until the next such line.
+    logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
   } catch (const spdlog::spdlog_ex& e) {
     err << "fleetpoll run: cannot open the log: " << e.what() << "\n";

@@ -296,6 +296,30 @@ TEST(Program, SighupAppliesNewTargetsAndRejectsAnInvalidConfigKeepingTheOldOne) 
   EXPECT_EQ(exit_code(run.wait(0ms)), 0) << run.err();
 }
 
+// The log file is written through at info level: an operator tailing it (or reading it after a
+// crash) sees the start-up lines while the program runs, without waiting for a warning.
+TEST(Program, LogFileShowsInfoLinesWhileTheProgramRuns) {
+  auto fleet = start_fleet(fleet_of(1, {synthetic("synthetic_color_mfp.snmprec")}));
+  ASSERT_TRUE(fleet);
+  temp_dir tmp;
+  const fs::path conf = tmp.path() / "fleetpoll.toml";
+  const fs::path log = tmp.path() / "fleetpoll.log";
+  write_file(conf,
+             run_config(*fleet, {0}, "[log]\nlevel = \"info\"\nfile = \"" + log.string() + "\"\n"));
+  child run({fleetpoll_binary(), "run", "--config", conf.string()});
+  // A poll on stdout comes after the start-up lines were logged.
+  ASSERT_TRUE(run.wait_output(
+      [&](const std::string& o) { return polls_by_address(o)[endpoint(*fleet, 0)] >= 1; }, 20s))
+      << run.err();
+  const std::string text = read_file(log);
+  EXPECT_NE(text.find(" info running: SIGINT/SIGTERM stop, SIGHUP reloads"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(" warning "), std::string::npos) << text;  // nothing else flushed it
+  run.signal(SIGTERM);
+  ASSERT_TRUE(run.wait(20s));
+  EXPECT_EQ(exit_code(run.wait(0ms)), 0) << run.err();
+}
+
 // ---- shutdown under load -------------------------------------------------------------------
 
 TEST(Program, SigtermUnderLoadDeliversEveryCompletedPollAndExitsCleanly) {
