@@ -91,7 +91,7 @@ TEST(StorageFleetsimForecast, EmptyDateWithinTenPercentOfTheTruthAfterFourteenDa
   std::map<std::string, const device_view*> by_address;
   for (const auto& d : devices) by_address[d.address] = &d;
   int judged = 0, within = 0;
-  double worst = 0;
+  double worst = 0, error_sum = 0;
   std::string misses;
   for (std::uint32_t i = 0; i < fleet->size(); ++i) {
     const auto a = fleet->truth(i, static_cast<double>(start_s));
@@ -117,6 +117,7 @@ TEST(StorageFleetsimForecast, EmptyDateWithinTenPercentOfTheTruthAfterFourteenDa
       const double truth_days = static_cast<double>(*empty - end_s) / day_s;
       const double err = std::abs(it->fc->days_to_empty - truth_days) / truth_days;
       worst = std::max(worst, err);
+      error_sum += err;
       ++judged;
       if (err <= 0.1) {
         ++within;
@@ -129,11 +130,15 @@ TEST(StorageFleetsimForecast, EmptyDateWithinTenPercentOfTheTruthAfterFourteenDa
     }
   }
   std::printf(
-      "forecast on fleetsim: %d toners judged, %d within 10 %% of the truth; worst %.1f %%%s\n",
-      judged, within, 100 * worst, misses.c_str());
+      "forecast on fleetsim: %d toners judged, %d within 10 %% of the truth; mean error %.1f %%, "
+      "worst %.1f %%%s\n",
+      judged, within, judged ? 100 * error_sum / judged : 0.0, 100 * worst, misses.c_str());
   ASSERT_GE(judged, 20);
-  // At least 90 % within 10 % (a drain that ends across a holiday-like weekend may miss).
-  EXPECT_GE(within * 10, judged * 9) << misses;
+  // At least 95 % within 10 % (measured: 103 of 104, mean error 1.4 %; the miss is a toner one
+  // hour from empty, forecast as empty now). A straight line through the history, which spreads
+  // the weekend's pause over the week, had 95 of 104 and a mean error of 5.2 %.
+  EXPECT_GE(within * 20, judged * 19) << misses;
+  EXPECT_LT(error_sum / judged, 0.03);
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
 // (first seen or last replacement), at most `window` back; ordinary least squares of it against
 // time gives the average drain. The start is the last observation (the caller passes the latest
 // poll's level as the last point), less what has drained since it first showed (at most one
-// reporting step). Pages: least squares of the level against the marker's page counter.
-// Confidence comes from the slope's standard error and the span of history behind it. A forecast
-// is made only for levels the device reports as a number (LevelQuality exact or percent_only);
-// unknown, "some remaining", status codes and the rest get none, with the reason.
-// Thread safety: pure functions.
+// reporting step). With a week or more of changes, the days to empty follow the drain's weekly
+// shape (average drain per hour of the week, scaled to the fitted average), so a cartridge that
+// empties on Tuesday is not forecast as if the weekend's pause were spread evenly. Pages: least
+// squares of the level against the marker's page counter. Confidence comes from the slope's
+// standard error and the span of history behind it. A forecast is made only for levels the device
+// reports as a number (LevelQuality exact or percent_only); unknown, "some remaining", status codes
+// and the rest get none, with the reason. Thread safety: pure functions.
 #pragma once
 
 #include <chrono>
@@ -55,6 +57,7 @@ struct forecast {
   double confidence = 0;                 // 0..1: 1 - 2 * relative slope error, scaled by span
   std::size_t points = 0;                // observations used
   double span_days = 0;                  // first to last observation used
+  bool weekly_profile = false;           // days_to_empty follows the weekly shape of the drain
 };
 
 // Forecast from observations in any order. `quality` is the supply's current LevelQuality.
