@@ -1,7 +1,8 @@
 // storage_bench — the storage figures of issue 5, measured on real RocksDB files:
-//   1. ingest: samples per second through store::ingest() from two threads, for a simulated
-//      office fleet at realistic cadences (status/alerts 3 min, supplies 5 min, counters 15 min,
-//      identity daily) and for polls that fetch every class each time;
+//   1. ingest: samples per second through store::ingest_many() from two threads (N polls per
+//      call, as the engine sink's writers hand them over; and one per call for comparison), for a
+//      simulated office fleet at realistic cadences (status/alerts 3 min, supplies 5 min,
+//      counters 15 min, identity daily) and for polls that fetch every class each time;
 //   2. bytes on disk per printer per day at a 5-minute supply cadence with the office profile,
 //      after the uplink acknowledged everything and a full compaction;
 //   3. latency of one printer's 30-day history query (events and every series);
@@ -12,11 +13,11 @@
 //
 //   storage_bench [--json FILE] [--dir DIR] [--devices N] [--days D] [--fleetsim-devices N]
 //                 [--fleetsim-days D] [--fleetsim-profile office|workgroup]
-//                 [--only ingest|size|fleetsim] [--quick]
+//                 [--only ingest|size|fleetsim] [--group N] [--quick]
 //
 // Parts 1-3 use storage/testing's office simulation: snapshots are built before the timed part
-// and only ingest() is timed. A "sample" is one value a poll carried: a supply level, a tray
-// level, a counter, or the status.
+// and only the store calls are timed. A "sample" is one value a poll carried: a supply level, a
+// tray level, a counter, or the status.
 #include <rocksdb/version.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
@@ -95,7 +96,8 @@ double load_average() {
 
 // Phase 1: the fleet's polls are built chunk by chunk (untimed) and ingested by two threads,
 // each owning half of the devices so that a device's polls stay in order (timed).
-ingest_figures ingest_phase(const fs::path& dir, int devices, double hours, bool every_class) {
+ingest_figures ingest_phase(const fs::path& dir, int devices, double hours, bool every_class,
+                            std::size_t group) {
   auto s = open_store(dir, sim::sim_epoch_ms + 400 * sim::day_ms);
   // Monday from 08:00: office hours, when printers print and levels, counters, trays and
   // alerts move (a night of unchanged polls would flatter the figure).
@@ -136,22 +138,33 @@ ingest_figures ingest_phase(const fs::path& dir, int devices, double hours, bool
         polls.push_back({p->number(), p->address(), t, due, sim::build_snapshot(spec, t), n});
       }
     std::atomic<std::uint64_t> records{0}, written{0};
+    // Each thread hands its polls over `group` at a time, as the engine sink's writers do.
     auto work = [&](int w) {
+      std::vector<st::poll_record> batch;
+      std::vector<std::error_code> results(group);
+      std::vector<st::ingest_stats> stats(group);
+      auto hand_over = [&] {
+        if (batch.empty()) return;
+        if (auto ec = s->ingest_many(batch, results, std::span(stats.data(), batch.size()))) {
+          std::cerr << "storage_bench: ingest failed: " << ec.message() << "\n";
+          std::exit(1);
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          records += stats[i].records;
+          written += stats[i].samples;
+        }
+        batch.clear();
+      };
       for (const auto& p : polls) {
         if (p.device % 2 != w) continue;
-        st::poll_record r;
+        st::poll_record& r = batch.emplace_back();
         r.address = p.address;
         r.at_ms = p.at;
         r.classes = p.classes;
         r.snapshot = std::span(p.snapshot.data(), p.snapshot.size());
-        st::ingest_stats stats;
-        if (auto ec = s->ingest(r, stats)) {
-          std::cerr << "storage_bench: ingest failed: " << ec.message() << "\n";
-          std::exit(1);
-        }
-        records += stats.records;
-        written += stats.samples;
+        if (batch.size() == group) hand_over();
       }
+      hand_over();
     };
     const auto b = clock_type::now();
     const double c0 = process_cpu_seconds();
@@ -302,6 +315,7 @@ int main(int argc, char** argv) {
   int devices = 2000, size_devices = 100;
   double days = 31;
   bool quick = false;
+  std::size_t group = 64;
   std::string only;
   app.add_option("--json", json_file, "Also write the figures as JSON to this file");
   app.add_option("--dir", dir_arg,
@@ -320,6 +334,11 @@ int main(int argc, char** argv) {
       ->default_val(100);
   app.add_option("--fleetsim-days", fleetsim_days, "Simulated days in the fleetsim phase")
       ->default_val(7);
+  app.add_option("--group", group,
+                 "Polls per store::ingest_many() call in the ingest phase (the engine sink's "
+                 "writers hand over up to 64)")
+      ->default_val(64)
+      ->check(CLI::Range(1, 256));
   app.add_flag("--quick", quick, "Smaller runs (a smoke test of the benchmark itself)");
   app.add_option("--only", only,
                  "Run one part: ingest, size (includes the query latency) or fleetsim")
@@ -351,13 +370,27 @@ int main(int argc, char** argv) {
 
   // 1. Ingest.
   if (only.empty() || only == "ingest") {
-    std::printf("1. ingest, %d office printers, two threads\n", devices);
-    for (bool every : {false, true}) {
-      const auto f =
-          ingest_phase(dir / (every ? "ingest-all" : "ingest-mix"), devices, quick ? 2 : 6, every);
+    std::printf("1. ingest, %d office printers, two threads, %zu polls per ingest_many() call\n",
+                devices, group);
+    // The office mix grouped as the engine sink does, the same one poll per call, and every class.
+    struct run_spec {
+      bool every;
+      std::size_t group;
+      const char* key;
+      const char* what;
+    };
+    const run_spec runs[] = {
+        {false, group, "ingest_office_mix",
+         "office cadences (status 3 min, supplies 5, counters 15)"},
+        {false, 1, "ingest_office_mix_one_per_call", "the same, one poll per call (ingest())"},
+        {true, group, "ingest_every_class", "every class in every poll"},
+    };
+    for (const auto& run : runs) {
+      if (&run == &runs[1] && group == 1) continue;  // --group 1: the first run is that already
+      const bool every = run.every;
+      const auto f = ingest_phase(dir / run.key, devices, quick ? 2 : 6, every, run.group);
       const double sps = static_cast<double>(f.samples) / f.seconds;
-      const char* what = every ? "every class in every poll"
-                               : "office cadences (status 3 min, supplies 5, counters 15)";
+      const char* what = run.what;
       std::printf(
           "   %-56s %9.0f samples/s  %8.0f polls/s  (%llu polls, %llu samples, %llu records, %llu "
           "samples stored, %.2f s)\n",
@@ -382,7 +415,8 @@ int main(int argc, char** argv) {
       o["cpu_seconds"] = f.cpu_seconds;
       o["samples_per_cpu_second"] = per_cpu;
       o["load_average"] = load_average();
-      out[every ? "ingest_every_class" : "ingest_office_mix"] = std::move(o);
+      o["polls_per_call"] = run.group;
+      out[run.key] = std::move(o);
     }
   }
 

@@ -112,39 +112,122 @@ class store::impl final : public storage::outbox {
 
   // ---- ingest ---------------------------------------------------------------------------------
 
-  std::error_code ingest(const poll_record& p, ingest_stats* stats) {
-    if (p.address.empty() || (p.classes & ~class_all) != 0) {
-      count_poll(poll_result::rejected);
+  std::error_code ingest_many(std::span<const poll_record> polls,
+                              std::span<std::error_code> results, std::span<ingest_stats> stats) {
+    if (results.size() < polls.size() || (!stats.empty() && stats.size() < polls.size()))
       return error::invalid_record;
+    results = results.first(polls.size());
+    for (std::size_t i = 0; i < polls.size(); ++i) {
+      results[i] = {};
+      if (!stats.empty()) stats[i] = {};
     }
-    // The flatbuffers verifier insists on aligned scalars; the engine's buffers normally are.
-    std::unique_ptr<std::uint64_t[]> aligned;
-    const std::uint8_t* data = p.snapshot.data();
-    if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) != 0) {
-      aligned.reset(new std::uint64_t[p.snapshot.size() / 8 + 1]);
-      std::memcpy(aligned.get(), p.snapshot.data(), p.snapshot.size());
-      data = reinterpret_cast<const std::uint8_t*>(aligned.get());
+    bool appended = false;
+    std::error_code ec;
+    {
+      auto lk = use_db(ec);
+      if (ec) {
+        for (std::size_t i = 0; i < polls.size(); ++i) {
+          results[i] = ec;
+          count_failure(ec);
+        }
+        return ec;
+      }
+      // The entries first, while no entry is locked: entry_for() may take map_mu_ exclusively,
+      // and queries hold map_mu_ while they lock entries.
+      thread_local std::vector<device_entry*> entries;
+      entries.assign(polls.size(), nullptr);
+      for (std::size_t i = 0; i < polls.size(); ++i) {
+        const auto& p = polls[i];
+        if (p.address.empty() || (p.classes & ~class_all) != 0) {
+          results[i] = error::invalid_record;
+          count_poll(poll_result::rejected);
+          continue;
+        }
+        entries[i] = entry_for(p.address, true);
+      }
+      thread_local group g;
+      group_guard guard{g};
+      std::error_code wec;  // a failed write: the calls after it are not attempted
+      for (std::size_t i = 0; i < polls.size(); ++i) {
+        if (!entries[i]) continue;
+        const auto& p = polls[i];
+        // The flatbuffers verifier insists on aligned scalars; the engine's buffers normally are.
+        thread_local std::vector<std::uint64_t> aligned;
+        const std::uint8_t* data = p.snapshot.data();
+        if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) != 0) {
+          aligned.resize(p.snapshot.size() / 8 + 1);
+          std::memcpy(aligned.data(), p.snapshot.data(), p.snapshot.size());
+          data = reinterpret_cast<const std::uint8_t*>(aligned.data());
+        }
+        if (!codecs::verify_snapshot(std::span(data, p.snapshot.size()))) {
+          results[i] = error::invalid_snapshot;
+          count_poll(poll_result::rejected);
+          continue;
+        }
+        device_entry& e = *entries[i];
+        if ((wec = lock_into(g, e, results, stats, appended))) {
+          fail_rest(results, i, wec);
+          break;
+        }
+        staged& s = g.next();
+        s.e = &e;
+        s.index = i;
+        s.at = p.at_ms;
+        detect_poll(e.on_disk ? &e.state : nullptr, e.id, p.address,
+                    *schema::GetDeviceSnapshot(data), p.classes, p.at_ms, cfg_, s.d);
+        if (!needs_write(s)) {
+          e.mu.unlock();
+          continue;
+        }
+        ++g.n;
+        if (g.n == store::max_group_polls && (wec = flush(g, results, stats, appended))) {
+          fail_rest(results, i + 1, wec);
+          break;
+        }
+      }
+      if (!wec) wec = flush(g, results, stats, appended);
     }
-    if (!codecs::verify_snapshot(std::span(data, p.snapshot.size()))) {
-      count_poll(poll_result::rejected);
-      return error::invalid_snapshot;
-    }
-    const auto* snap = schema::GetDeviceSnapshot(data);
-    return judged(p.address, true, p.at_ms, stats, [&](device_entry& e, detection& d) {
-      detect_poll(e.on_disk ? &e.state : nullptr, e.id, p.address, *snap, p.classes, p.at_ms, cfg_,
-                  d);
-      return true;
-    });
+    if (appended) notify_append();
+    for (std::size_t i = 0; i < polls.size(); ++i)
+      if (results[i]) return results[i];
+    return {};
   }
 
   std::error_code unreachable(std::string_view address, std::uint64_t at_ms,
                               std::uint32_t failed_polls, std::string_view last_error) {
     if (address.empty()) return error::invalid_record;
-    return judged(address, false, at_ms, nullptr, [&](device_entry& e, detection& d) {
-      if (!e.on_disk) return false;  // never ingested: nothing to report about it yet
-      detect_unreachable(e.state, at_ms, failed_polls, last_error, cfg_, d);
-      return true;
-    });
+    bool appended = false;
+    std::error_code ec;
+    {
+      auto lk = use_db(ec);
+      if (ec) {
+        count_failure(ec);
+        return ec;
+      }
+      device_entry* e = entry_for(address, false);
+      if (!e) return {};
+      thread_local group g;
+      group_guard guard{g};
+      std::span<std::error_code> result(&ec, 1);
+      if (lock_into(g, *e, result, {}, appended)) return ec;
+      if (!e->on_disk) {  // never ingested: nothing to report about it yet
+        e->mu.unlock();
+        return {};
+      }
+      staged& s = g.next();
+      s.e = e;
+      s.index = 0;
+      s.at = at_ms;
+      detect_unreachable(e->state, at_ms, failed_polls, last_error, cfg_, s.d);
+      if (!needs_write(s)) {
+        e->mu.unlock();
+        return {};
+      }
+      ++g.n;
+      flush(g, result, {}, appended);
+    }
+    if (appended) notify_append();
+    return ec;
   }
 
   // ---- outbox ---------------------------------------------------------------------------------
@@ -435,128 +518,203 @@ class store::impl final : public storage::outbox {
     return raw;
   }
 
-  // Runs `judge` on the device's entry (created when `create`) under its lock and commits what it
-  // detected; the append listener is called after every lock is released.
-  template <class Judge>
-  std::error_code judged(std::string_view address, bool create, std::uint64_t at,
-                         ingest_stats* stats, Judge&& judge) {
-    bool appended = false;
-    std::error_code ec;
-    {
-      auto lk = use_db(ec);
-      if (ec) {
-        count_failure(ec);
-        return ec;
-      }
-      device_entry* e = entry_for(address, create);
-      if (!e) return {};
-      std::lock_guard el(e->mu);
-      // Reused per thread: copying the last state into it then mostly reuses its buffers.
-      thread_local detection d;
-      d.records.clear();
-      d.samples.clear();
-      if (!judge(*e, d)) return {};
-      ec = commit(*e, d, at, stats, appended);
+  // One judged call waiting for its group's write; its device entry is locked meanwhile.
+  struct staged {
+    device_entry* e = nullptr;
+    detection d;
+    std::uint64_t at = 0;
+    std::size_t index = 0;  // the call's position in the caller's results
+    bool write_state = false;
+  };
+
+  // The calls of one thread that go into its next RocksDB write (group commit). Slots are kept
+  // per thread: judging into a slot whose detection held an earlier state mostly reuses its
+  // buffers (the old state's buffers come back from the entry on commit).
+  struct group {
+    std::vector<std::unique_ptr<staged>> slots;  // slots[0, n) are staged, their entries locked
+    std::size_t n = 0;
+    rocksdb::WriteBatch batch;
+    std::string value;
+    staged& next() {
+      if (slots.size() == n) slots.push_back(std::make_unique<staged>());
+      auto& s = *slots[n];
+      s.d.records.clear();
+      s.d.samples.clear();
+      return s;
     }
-    if (appended) notify_append();
-    return ec;
+  };
+
+  // Unlocks whatever a group still holds when its call is left early (an exception).
+  struct group_guard {
+    group& g;
+    ~group_guard() {
+      for (std::size_t k = 0; k < g.n; ++k) g.slots[k]->e->mu.unlock();
+      g.n = 0;
+    }
+  };
+
+  // Locks `e` for a call that joins the group. The thread blocks on an entry only while it holds
+  // none (the group is written first), so two threads cannot wait on each other; an entry
+  // already in the group is written first too, so its next call is judged against the result.
+  // Fails when that write failed.
+  std::error_code lock_into(group& g, device_entry& e, std::span<std::error_code> results,
+                            std::span<ingest_stats> stats, bool& appended) {
+    if (g.n > 0) {
+      bool mine = false;
+      for (std::size_t k = 0; k < g.n && !mine; ++k) mine = g.slots[k]->e == &e;
+      if (!mine && e.mu.try_lock()) return {};
+      if (auto ec = flush(g, results, stats, appended)) return ec;
+    }
+    e.mu.lock();
+    return {};
   }
 
-  std::error_code commit(device_entry& e, detection& d, std::uint64_t at, ingest_stats* stats,
-                         bool& appended) {
+  // After a failed write: the calls from `from` on are not attempted and fail with the same error
+  // (so a caller that retries from its first failure keeps every device's calls in order).
+  void fail_rest(std::span<std::error_code> results, std::size_t from, std::error_code ec) {
+    for (std::size_t i = from; i < results.size(); ++i)
+      if (!results[i]) {
+        results[i] = ec;
+        count_failure(ec);
+      }
+  }
+
+  // Decides what a judged call writes: false when nothing (the call is then done: only the time
+  // it was last seen moved, which is kept in memory until the next write of the device).
+  bool needs_write(staged& s) {
     // The state is rewritten when something other than readings changed (references, flags,
     // alerts, status, identity, rows), with every record, and at least every touch period;
     // changed readings alone travel as samples.
+    auto& e = *s.e;
+    auto& d = s.d;
     const bool significant = !e.on_disk || !same_but_readings(d.next, e.state);
     const bool touch = d.next.last_seen_ms >=
                        e.persisted_seen_ms + static_cast<std::uint64_t>(opt_.touch_period.count());
-    const bool write_state = significant || touch || !d.records.empty();
-    if (!write_state && d.samples.empty()) {
+    s.write_state = significant || touch || !d.records.empty();
+    if (!s.write_state && d.samples.empty()) {
       e.state.last_seen_ms = d.next.last_seen_ms;  // readings are equal too: nothing else moved
       count_poll(poll_result::unchanged);
-      return {};
+      return false;
     }
-    if (!writable_.load()) {
-      count_failure(error::unavailable);
-      return error::unavailable;
+    return true;
+  }
+
+  // Writes the staged calls in one atomic batch, applies them to memory on success, unlocks their
+  // entries and fills their results. Fails when the write failed (nothing of it was kept).
+  std::error_code flush(group& g, std::span<std::error_code> results, std::span<ingest_stats> stats,
+                        bool& appended) {
+    if (g.n == 0) return {};
+    const std::error_code ec = write_group(g, appended);
+    std::uint64_t samples = 0;
+    for (std::size_t k = 0; k < g.n; ++k) {
+      auto& s = *g.slots[k];
+      auto& e = *s.e;
+      if (ec) {
+        results[s.index] = ec;
+        count_failure(ec);
+      } else {
+        samples += s.d.samples.size();
+        if (!stats.empty()) {
+          auto& st = stats[s.index];
+          st.records = static_cast<std::uint32_t>(s.d.records.size());
+          st.samples = static_cast<std::uint32_t>(s.d.samples.size());
+          st.state_written = s.write_state;
+        }
+        std::swap(e.state, s.d.next);  // the old state's buffers go back to the slot
+        e.on_disk = true;
+        if (s.write_state) e.persisted_seen_ms = e.state.last_seen_ms;
+        count_poll(poll_result::written);
+      }
+      e.mu.unlock();
     }
+    if (!ec && metrics_ && samples)
+      metrics_->samples_written->Increment(static_cast<double>(samples));
+    g.n = 0;
+    return ec;
+  }
+
+  std::error_code write_group(group& g, bool& appended) {
+    if (!writable_.load()) return error::unavailable;
     if (opt_.min_free_bytes > 0 && free_bytes_.load() < opt_.min_free_bytes) refresh_free_space();
     if (opt_.min_free_bytes > 0 && free_bytes_.load() < opt_.min_free_bytes) {
-      count_failure(error::no_space);
       log_error(error::no_space, "free space below min_free_bytes (" +
                                      std::to_string(free_bytes_.load()) +
                                      " bytes free); polls are not stored");
       return error::no_space;
     }
-    rocksdb::WriteBatch batch;
-    if (write_state) batch.Put(db_->cf[cf_devices], device_key(e.id), serialize_state(d.next));
-    if (!e.on_disk) batch.Put(db_->cf[cf_devices], address_key(d.next.address), be64(e.id));
-    for (const auto& smp : d.samples) batch.Put(db_->cf[cf_samples], smp.key, smp.value);
-    rocksdb::Status s;
-    const std::size_t n = d.records.size();
+    auto& batch = g.batch;
+    batch.Clear();
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < g.n; ++k) {
+      const auto& s = *g.slots[k];
+      if (s.write_state)
+        batch.Put(db_->cf[cf_devices], device_key(s.e->id), serialize_state(s.d.next));
+      if (!s.e->on_disk)
+        batch.Put(db_->cf[cf_devices], address_key(s.d.next.address), be64(s.e->id));
+      for (const auto& smp : s.d.samples) batch.Put(db_->cf[cf_samples], smp.key, smp.value);
+      n += s.d.records.size();
+    }
+    rocksdb::Status st;
     if (n > 0) {
+      // Sequence numbers are assigned and written under one lock, so records become visible
+      // strictly in sequence order.
       std::lock_guard wl(write_mu_);
-      const std::uint64_t first = last_seq_.load() + 1;
+      std::uint64_t seq = last_seq_.load();
       const std::uint64_t created = now();
-      std::string value;
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t seq = first + i;
-        auto& rec = d.records[i];
-        patch_seq(rec, seq);
-        const std::string_view bytes(reinterpret_cast<const char*>(rec.data()), rec.size());
-        value.clear();
-        put_be64(value, created);
-        value.append(bytes);
-        batch.Put(db_->cf[cf_outbox], outbox_key(seq), value);
-        batch.Put(db_->cf[cf_events], event_key(e.id, at, seq), slice(bytes));
+      for (std::size_t k = 0; k < g.n; ++k) {
+        auto& s = *g.slots[k];
+        for (auto& rec : s.d.records) {
+          ++seq;
+          patch_seq(rec, seq);
+          const std::string_view bytes(reinterpret_cast<const char*>(rec.data()), rec.size());
+          g.value.clear();
+          put_be64(g.value, created);
+          g.value.append(bytes);
+          batch.Put(db_->cf[cf_outbox], outbox_key(seq), g.value);
+          batch.Put(db_->cf[cf_events], event_key(s.e->id, s.at, seq), slice(bytes));
+        }
       }
-      const std::uint64_t last = first + n - 1;
-      batch.Put(db_->cf[cf_meta], slice(meta_last_seq), be64(last));
-      s = db_->db->Write(rocksdb::WriteOptions(), &batch);
-      if (s.ok()) {
-        last_seq_.store(last);
+      batch.Put(db_->cf[cf_meta], slice(meta_last_seq), be64(seq));
+      st = db_->db->Write(rocksdb::WriteOptions(), &batch);
+      if (st.ok()) {
+        last_seq_.store(seq);
         std::lock_guard ol(ob_mu_);
         if (depth_ == 0) oldest_created_ = created;
         depth_ += n;
         update_outbox_gauges();
       }
     } else {
-      s = db_->db->Write(rocksdb::WriteOptions(), &batch);
+      st = db_->db->Write(rocksdb::WriteOptions(), &batch);
     }
-    if (!s.ok()) return write_failed(s);
+    if (!st.ok()) return note_write_error(st);
     // Keep the free-space estimate current between the maintenance thread's looks at the file
     // system (the write-ahead log grows by about the batch size).
     const std::uint64_t used = batch.GetDataSize();
     for (auto f = free_bytes_.load();
          !free_bytes_.compare_exchange_weak(f, f > used ? f - used : 0);) {
     }
-    std::swap(e.state, d.next);  // the old state's buffers go back to the thread's scratch
-    e.on_disk = true;
-    if (write_state) e.persisted_seen_ms = e.state.last_seen_ms;
-    appended = n > 0;
-    count_poll(poll_result::written);
+    appended = appended || n > 0;
     if (metrics_) {
       metrics_->writes->Increment();
       if (n) metrics_->records_appended->Increment(static_cast<double>(n));
-      if (!d.samples.empty())
-        metrics_->samples_written->Increment(static_cast<double>(d.samples.size()));
-    }
-    if (stats) {
-      stats->records = static_cast<std::uint32_t>(n);
-      stats->samples = static_cast<std::uint32_t>(d.samples.size());
-      stats->state_written = write_state;
     }
     return {};
   }
 
-  std::error_code write_failed(const rocksdb::Status& s) {
+  // Logs a failed RocksDB write and starts recovery; the caller counts it.
+  std::error_code note_write_error(const rocksdb::Status& s) {
     const auto ec = from_status(s);
-    count_failure(ec);
     log_error(ec, s.ToString());
     if (writable_.exchange(false)) {
       if (metrics_) metrics_->writable->Set(0);
       maint_cv_.notify_all();
     }
+    return ec;
+  }
+
+  std::error_code write_failed(const rocksdb::Status& s) {
+    const auto ec = note_write_error(s);
+    count_failure(ec);
     return ec;
   }
 
@@ -873,11 +1031,19 @@ std::error_code store::open(const store_options& options, std::unique_ptr<store>
 }
 
 std::error_code store::ingest(const poll_record& poll) {
-  return impl_->ingest(poll, nullptr);
+  std::error_code result;
+  impl_->ingest_many(std::span(&poll, 1), std::span(&result, 1), {});
+  return result;
 }
 std::error_code store::ingest(const poll_record& poll, ingest_stats& stats) {
-  stats = ingest_stats{};
-  return impl_->ingest(poll, &stats);
+  std::error_code result;
+  impl_->ingest_many(std::span(&poll, 1), std::span(&result, 1), std::span(&stats, 1));
+  return result;
+}
+std::error_code store::ingest_many(std::span<const poll_record> polls,
+                                   std::span<std::error_code> results,
+                                   std::span<ingest_stats> stats) {
+  return impl_->ingest_many(polls, results, stats);
 }
 std::error_code store::device_unreachable(std::string_view address, std::uint64_t at_ms,
                                           std::uint32_t failed_polls, std::string_view last_error) {

@@ -1,8 +1,14 @@
 // The adapters on their own: the [storage] config section (every field, field-named errors),
-// and outbox_source against the uplink's record_source contract over a real store.
+// outbox_source against the uplink's record_source contract over a real store, and the engine
+// sink's group commit.
 #include <gmock/gmock.h>
+#include <prometheus/registry.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "fleetpoll/storage/engine_sink.hpp"
 
 #include "fleetpoll/storage/config.hpp"
 #include "fleetpoll/storage/outbox_source.hpp"
@@ -43,6 +49,7 @@ sync_before_handout = false
 recovery_interval_ms = 500
 writer_threads = 4
 max_queued_polls = 1000
+group_polls = 16
 [storage.thresholds]
 level_change = 5
 reorder_point = 25
@@ -70,6 +77,7 @@ removal_polls = 3
   EXPECT_EQ(c.store.recovery_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(c.sink.writer_threads, 4u);
   EXPECT_EQ(c.sink.max_queued_polls, 1000u);
+  EXPECT_EQ(c.sink.max_group_polls, 16u);
   const auto& t = c.store.thresholds;
   EXPECT_EQ(t.level_change, 5);
   EXPECT_EQ(t.reorder_point, 25);
@@ -101,6 +109,7 @@ retention_days = 0
 heartbeat_s = "1d"
 sync_before_handout = 1
 colour = "blue"
+group_polls = 300
 [storage.thresholds]
 replacement_jump = 2
 reseat_tolerance = 5
@@ -118,7 +127,8 @@ counter_interval_s = -1
   EXPECT_THAT(m, HasSubstr("storage.thresholds.replacement_jump: must be larger than "
                            "reseat_tolerance"));
   EXPECT_THAT(m, HasSubstr("storage.thresholds.counter_interval_s: must be an integer from 0"));
-  EXPECT_EQ(errors.size(), 8u) << m;
+  EXPECT_THAT(m, HasSubstr("storage.group_polls: must be an integer from 1 to 256"));
+  EXPECT_EQ(errors.size(), 9u) << m;
 }
 
 TEST(StorageConfig, DisabledNeedsNoPath) {
@@ -224,6 +234,67 @@ TEST_F(StorageOutboxSource, TheAppendListenerHearsEveryAppend) {
   advance(60'000);
   poll(testing::office_mfp(10), all_classes, testing::sim_address(10));
   EXPECT_EQ(calls.load(), before);
+}
+
+// The engine sink hands the polls waiting in its queue to the store together: 200 queued polls
+// become ceil(200 / 64) RocksDB writes, not 200.
+TEST(StorageSinkGroupCommit, QueuedPollsAreWrittenInRunsOfUpToGroupPollsPerWrite) {
+  using namespace std::chrono_literals;
+  temp_dir dir;
+  prometheus::Registry reg;
+  auto o = test_options(dir.path());
+  o.metrics = &reg;
+  std::unique_ptr<store> db;
+  ASSERT_FALSE(store::open(o, db));
+  // The writer thread calls the append listener after a write that appended records; it holds
+  // the writer there until the test has queued the rest.
+  std::mutex m;
+  std::condition_variable cv;
+  int appends = 0;
+  bool release = false;
+  db->outbox().set_append_listener([&] {
+    std::unique_lock l(m);
+    ++appends;
+    cv.notify_all();
+    cv.wait_for(l, 30s, [&] { return release; });
+  });
+  engine_sink_options so;
+  so.writer_threads = 1;
+  so.max_group_polls = 64;
+  engine_sink sink(*db, so);
+  std::vector<std::string> addresses;
+  for (int n = 0; n <= 200; ++n) addresses.push_back(testing::sim_address(n));
+  auto push = [&](int n) {
+    const auto buf = testing::build_snapshot(testing::office_mfp(n), testing::sim_epoch_ms);
+    engine::poll_record r;
+    r.address = addresses[static_cast<std::size_t>(n)];
+    r.at_ms = testing::sim_epoch_ms;
+    r.classes = all_classes;
+    r.snapshot = std::span(buf.data(), buf.size());
+    sink.on_poll(r);  // copies the snapshot
+  };
+  push(0);
+  {
+    std::unique_lock l(m);
+    ASSERT_TRUE(cv.wait_for(l, 30s, [&] { return appends == 1; }));
+  }
+  for (int n = 1; n <= 200; ++n) push(n);
+  EXPECT_EQ(sink.stats().queued, 201u);  // the writer holds one, 200 wait
+  {
+    std::lock_guard l(m);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(sink.drain(30s));
+  EXPECT_EQ(sink.stats().written, 201u);
+  double writes = -1;
+  for (const auto& f : reg.Collect())
+    if (f.name == "fleetpoll_storage_writes_total") writes = f.metric.at(0).counter.value;
+  EXPECT_EQ(writes, 1 + 4);  // the first poll alone, then 64 + 64 + 64 + 8
+  for (int n = 0; n <= 200; ++n)
+    EXPECT_NE(db->device_id(addresses[static_cast<std::size_t>(n)]), 0u);
+  sink.stop(1s);
+  db->outbox().set_append_listener(nullptr);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "fleetpoll/storage/store.hpp"
+
 namespace fleetpoll::storage {
 
 namespace {
@@ -137,6 +139,7 @@ std::vector<storage_config_error> parse_storage_config(const toml::table& sectio
   r.duration<std::chrono::milliseconds>("recovery_interval_ms", o.recovery_interval, 10, 600000);
   r.integer("writer_threads", out.sink.writer_threads, 1, 64);
   r.integer("max_queued_polls", out.sink.max_queued_polls, 1, 1 << 24);
+  r.integer("group_polls", out.sink.max_group_polls, 1, store::max_group_polls);
 
   if (const toml::node* n = r.get("thresholds")) {
     if (!n->is_table()) {

@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -99,6 +101,7 @@ struct engine_sink::impl {
   impl(store& d, const engine_sink_options& o) : db(d), opt(o) {
     if (opt.writer_threads == 0) opt.writer_threads = 1;
     if (opt.max_queued_polls == 0) opt.max_queued_polls = 1;
+    opt.max_group_polls = std::clamp<std::size_t>(opt.max_group_polls, 1, store::max_group_polls);
     if (opt.metrics) metrics = std::make_unique<sink_metrics>(*opt.metrics);
     for (unsigned i = 0; i < opt.writer_threads; ++i) queues.push_back(std::make_unique<queue>());
     for (auto& q : queues) q->thread = std::thread([this, qp = q.get()] { run(*qp); });
@@ -171,17 +174,20 @@ struct engine_sink::impl {
     q.wake.notify_one();
   }
 
-  std::error_code apply(const item& x) {
-    if (x.kind == item::poll) {
-      storage::poll_record p;
+  // Hands a run of polls to the store in one ingest_many() call: results[i] for xs[i].
+  void ingest(std::span<const item> xs, std::vector<std::error_code>& results) {
+    thread_local std::vector<storage::poll_record> polls;
+    polls.clear();
+    results.assign(xs.size(), {});
+    for (const auto& x : xs) {
+      storage::poll_record& p = polls.emplace_back();
       p.address = x.address;
       p.at_ms = x.at_ms;
       p.classes = static_cast<std::uint8_t>(x.classes);
-      if (p.classes != x.classes) return make_error_code(error::invalid_record);
       p.snapshot = x.snapshot;
-      return db.ingest(p);
+      if (p.classes != x.classes) p.address = {};  // refused as invalid_record
     }
-    return db.device_unreachable(x.address, x.at_ms, x.failed_polls, x.last_error);
+    db.ingest_many(polls, results);
   }
 
   // Logs the first failure, then at most one line a minute with the count in between.
@@ -199,38 +205,70 @@ struct engine_sink::impl {
     unlogged = 0;
   }
 
+  // Takes the calls at the head of the queue: one reachability event, or a run of up to
+  // max_group_polls polls (stopping before an event, so a device's calls stay in order).
+  // Under q.mutex.
+  void take(queue& q, std::vector<item>& out) {
+    out.clear();
+    do {
+      item& front = q.items.front();
+      if (front.kind == item::poll) {
+        --q.polls;
+        // Later polls of this device can no longer merge into it.
+        auto it = q.queued_poll.find(front.address);
+        if (it != q.queued_poll.end() && it->second == &front) q.queued_poll.erase(it);
+      }
+      out.push_back(std::move(front));
+      q.items.pop_front();
+    } while (out.front().kind == item::poll && out.size() < opt.max_group_polls &&
+             !q.items.empty() && q.items.front().kind == item::poll);
+  }
+
   void run(queue& q) {
+    std::vector<item> xs;
+    std::vector<std::error_code> results;
     for (;;) {
       std::unique_lock lock(q.mutex);
       q.wake.wait(lock, [&] { return !q.items.empty() || stopping.load() || abort.load(); });
       if (q.items.empty() || abort.load()) break;
-      if (q.items.front().kind == item::poll) {
-        --q.polls;
-        // Later polls of this device can no longer merge into it.
-        auto it = q.queued_poll.find(q.items.front().address);
-        if (it != q.queued_poll.end() && it->second == &q.items.front()) q.queued_poll.erase(it);
-      }
-      item x = std::move(q.items.front());
-      q.items.pop_front();
+      take(q, xs);
       q.busy = true;
       lock.unlock();
 
-      for (;;) {
-        const std::error_code ec = apply(x);
-        if (!ec) {
-          written.fetch_add(1, std::memory_order_relaxed);
-          if (metrics) metrics->written->Increment();
-          break;
+      // Until every call is written or refused for good: a failed write fails its calls and
+      // every later one of the run (the store attempts none after it), so retrying from the
+      // first failure keeps each device's calls in order.
+      std::size_t done = 0;
+      while (done < xs.size()) {
+        const std::span<const item> rest(xs.data() + done, xs.size() - done);
+        if (rest.front().kind == item::poll) {
+          ingest(rest, results);
+        } else {
+          const auto& x = rest.front();
+          results.assign(1,
+                         db.device_unreachable(x.address, x.at_ms, x.failed_polls, x.last_error));
         }
-        if (permanent(ec)) {
-          rejected.fetch_add(1);
-          if (metrics) metrics->rejected->Increment();
-          report("store refused a poll of " + x.address, ec);
-          break;
+        std::error_code failure;
+        std::size_t i = 0;
+        for (; i < results.size(); ++i) {
+          const std::error_code ec = results[i];
+          if (!ec) {
+            written.fetch_add(1, std::memory_order_relaxed);
+            if (metrics) metrics->written->Increment();
+          } else if (permanent(ec)) {
+            rejected.fetch_add(1);
+            if (metrics) metrics->rejected->Increment();
+            report("store refused a poll of " + rest[i].address, ec);
+          } else {
+            failure = ec;  // retried, with every call after it
+            break;
+          }
         }
+        done += i;
+        if (!failure) continue;
         retries.fetch_add(1);
         if (metrics) metrics->retries->Increment();
-        report("write failed, will retry", ec);
+        report("write failed, will retry", failure);
         if (abort.load()) break;
         // Back off: until the store recovers, or retry_interval, or the sink aborts.
         if (!db.writable()) db.wait_writable(opt.retry_interval);
@@ -243,7 +281,7 @@ struct engine_sink::impl {
 
       lock.lock();
       q.busy = false;
-      count_queued(-1);
+      count_queued(-static_cast<std::int64_t>(xs.size()));
       if (q.items.empty()) q.idle.notify_all();
     }
     std::lock_guard lock(q.mutex);

@@ -23,6 +23,7 @@
 //   recovery_interval_ms = 1000    # how often to retry after a write error (10..600000)
 //   writer_threads = 2             # engine sink writer threads (1..64)
 //   max_queued_polls = 65536       # engine sink queue bound per writer (1..16777216)
+//   group_polls = 64               # polls per RocksDB write (group commit) (1..256)
 //   [storage.thresholds]           # change rules (docs/storage-format.md, "Change detection")
 //   level_change = 10              # 1..100 points
 //   reorder_point = 20             # 0..100 (0 disables)

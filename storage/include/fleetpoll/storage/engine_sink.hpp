@@ -3,12 +3,13 @@
 // The engine calls on_poll / on_device_down / on_device_up from its polling threads; this sink
 // copies each call into a queue and returns at once. Writer threads (one per queue; a device
 // always goes to the same queue, chosen by a hash of its address, so its calls stay in poll
-// order) hand them to store::ingest() / store::device_unreachable(). The engine never waits for
-// the disk.
+// order) hand them to store::ingest_many() — the polls waiting at the head of a queue, up to
+// max_group_polls, in one call and so in one RocksDB write — and store::device_unreachable().
+// The engine never waits for the disk.
 //
 // Failure behaviour (issue 5, point 7)
 //   * A write that fails for a reason that can pass — no_space, io_error, unavailable, busy —
-//     is retried: the writer keeps the call at the head of its queue and tries again after
+//     is retried: the writer keeps the call (and the calls it took after it) and tries again after
 //     store::wait_writable() or every retry_interval, until it succeeds or the sink stops. The
 //     store writes nothing for a failed call (not the state, not the records, not the sequence
 //     numbers), so a retry can neither corrupt nor duplicate anything in the outbox.
@@ -50,10 +51,16 @@ struct engine_sink_options {
   // Writer threads, each with its own queue (devices are spread by a hash of their address).
   // Default: 2
   unsigned writer_threads = 2;
-  // Polls one queue may hold before polls are merged per device or dropped (see above). At
-  // about 2 KB per queued snapshot the default bounds the memory to ~130 MB per queue.
+  // Polls one queue may hold before polls are merged per device or dropped (see above); its
+  // writer holds up to max_group_polls more while it writes them. At about 2 KB per queued
+  // snapshot the default bounds the memory to ~130 MB per queue.
   // Default: 65,536
   std::size_t max_queued_polls = 65536;
+  // Polls a writer hands to the store in one store::ingest_many() call (group commit: one
+  // RocksDB write for all of them), taken from the head of its queue as they are there — a
+  // writer never waits for a group to fill. 1 = one write per poll; at most
+  // store::max_group_polls. Default: 64
+  std::size_t max_group_polls = 64;
   // How long a writer waits between attempts when the store stays unwritable. Default: 1 s
   std::chrono::milliseconds retry_interval{1000};
   // flush() waits at most this long for the queues to drain. Default: 30 s

@@ -92,6 +92,25 @@ class store {
   // The same, and says what was written.
   std::error_code ingest(const poll_record& poll, ingest_stats& stats);
 
+  // Group commit: judges the polls in order, exactly as ingest() one by one would, and persists
+  // them with as few RocksDB writes as it can — one write for up to max_group_polls polls that
+  // changed something. results[i] is what ingest(polls[i]) would have returned; stats, when not
+  // empty, gets what each poll wrote. A device may appear more than once: its polls are judged
+  // in order, each against the state the previous one left.
+  // A write that fails fails every poll in it and changes nothing of them, as with ingest(); the
+  // polls after them in `polls` are then not attempted and get the same error, so a caller that
+  // retries from its first failed poll keeps every device's polls in order. (Polls before that
+  // point that failed for good — invalid_record, invalid_snapshot — are not retried.)
+  // Returns the first error of any poll, or success. Preconditions: results.size() >=
+  // polls.size(); stats is empty or as long as polls (else invalid_record and nothing is done).
+  // Thread safety: as ingest(); a thread blocks on a device another thread is writing only after
+  // it has written what it had grouped, so concurrent callers cannot deadlock.
+  std::error_code ingest_many(std::span<const poll_record> polls,
+                              std::span<std::error_code> results,
+                              std::span<ingest_stats> stats = {});
+  // The most polls ingest_many() puts into one RocksDB write.
+  static constexpr std::size_t max_group_polls = 256;
+
   // The engine gave up on a device: `failed_polls` consecutive polls failed, the last with
   // `last_error` (e.g. "timeout"; never a credential). A device that was up gets a device_down
   // record; the next successful ingest() gives device_up. For an address never ingested this
