@@ -169,17 +169,18 @@ class store::impl final : public storage::outbox {
           fail_rest(results, i, wec);
           break;
         }
-        staged& s = g.next();
+        staged& s = g.next();  // counted at once: the guard unlocks it should judging throw
+        ++g.n;
         s.e = &e;
         s.index = i;
         s.at = p.at_ms;
         detect_poll(e.on_disk ? &e.state : nullptr, e.id, p.address,
                     *schema::GetDeviceSnapshot(data), p.classes, p.at_ms, cfg_, s.d);
         if (!needs_write(s)) {
+          --g.n;
           e.mu.unlock();
           continue;
         }
-        ++g.n;
         if (g.n == store::max_group_polls && (wec = flush(g, results, stats, appended))) {
           fail_rest(results, i + 1, wec);
           break;
@@ -215,15 +216,16 @@ class store::impl final : public storage::outbox {
         return {};
       }
       staged& s = g.next();
+      ++g.n;
       s.e = e;
       s.index = 0;
       s.at = at_ms;
       detect_unreachable(e->state, at_ms, failed_polls, last_error, cfg_, s.d);
       if (!needs_write(s)) {
+        --g.n;
         e->mu.unlock();
         return {};
       }
-      ++g.n;
       flush(g, result, {}, appended);
     }
     if (appended) notify_append();
