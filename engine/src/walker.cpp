@@ -398,6 +398,9 @@ class walk_op final : public parked_walk, public std::enable_shared_from_this<wa
     if (!parked_) return;
     parked_ = false;
     if (!go_on) {
+      // The device did answer (the reply in hand): the walk ends cut short, not unanswered.
+      learn_version(parked_reply_.version);
+      result_.answered = true;
       parked_reply_ = {};
       return finish(error::cancelled);
     }
