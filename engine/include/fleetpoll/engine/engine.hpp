@@ -163,9 +163,10 @@ class engine {
   // sink first), new ones are added and first polled within their spread, kept ones keep what
   // they learned (community, version and accept_any_source take the new values). From
   // `options`: cadences, coalesce, down_after, down_probe_interval, max_concurrent_polls,
-  // retries, backoff, jitter, timeouts and the rate caps take effect at once. Fixed until a
-  // restart: threads, tick, schedule.enabled, the sockets (bind, buffers), the subnet prefix
-  // lengths (they decide the sharding), walk options, include_contact, metrics_interval.
+  // max_waiting_polls, retries, backoff, jitter, timeouts and the rate caps take effect at once
+  // (polls already out of their slot stay out). Fixed until a restart: threads, tick,
+  // schedule.enabled, the sockets (bind, buffers), the subnet prefix lengths (they decide the
+  // sharding), walk options, include_contact, metrics_interval.
   // Returns when every shard has applied it. Thread safety: like stop().
   struct reload_result {
     std::size_t added = 0, removed = 0, kept = 0, refused = 0;
