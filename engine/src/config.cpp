@@ -220,6 +220,7 @@ void parse_engine(section_reader& r, config& c) {
   auto& e = c.engine;
   r.integer("threads", e.threads, 0, 64);
   r.integer("max_concurrent_polls", e.max_concurrent_polls, 1, 1'000'000);
+  r.integer("max_waiting_polls", e.max_waiting_polls, 0, 8'000'000);
   r.boolean("include_contact", e.include_contact);
 }
 

@@ -91,6 +91,7 @@ struct device_rec {
   bool version_known = false;
   bool polling = false;
   bool queued = false;
+  bool waiting = false;  // its poll left its slot (waiting on a retransmission or for a slot)
   bool removed = false;  // by a reload; the slot is reused once its poll (if any) has ended
 };
 
@@ -118,6 +119,12 @@ struct local_histogram {
     dirty = false;
   }
 };
+
+// Polls that may wait outside a slot, all shards together (0 = 8 per slot).
+std::size_t waiting_bound(const engine_options& o) {
+  return o.max_waiting_polls ? o.max_waiting_polls
+                             : 8 * std::max<std::size_t>(1, o.max_concurrent_polls);
+}
 
 log_limiter& state_log() {
   static log_limiter limiter;
@@ -158,7 +165,7 @@ struct engine::impl {
 };
 
 struct engine::impl::shard {
-  shard(engine::impl& o, unsigned i, std::size_t polls)
+  shard(engine::impl& o, unsigned i, std::size_t polls, std::size_t waiting)
       : owner(o),
         index(i),
         io(1),
@@ -167,6 +174,7 @@ struct engine::impl::shard {
         metrics_timer(io),
         stop_timer(io),
         max_polls(std::max<std::size_t>(1, polls)),
+        max_waiting(std::max<std::size_t>(1, waiting)),
         tick(std::max(milliseconds{1}, o.opts.schedule.tick)) {
     set_schedule(o.opts.schedule);
     walk = o.opts.walk;
@@ -187,11 +195,18 @@ struct engine::impl::shard {
   std::deque<device_rec> devices;         // a deque: walks in flight hold references into it
   std::vector<std::uint32_t> free_slots;  // removed devices whose slot may be reused
   std::deque<std::pair<std::uint32_t, std::uint32_t>> ready;  // (device, due tick or no_due)
-  std::size_t max_polls;
-  std::size_t polls_running = 0;
+  std::size_t max_polls;                                      // poll slots
+  std::size_t max_waiting;                                    // polls out of their slot at most
+  std::size_t polls_running = 0;   // polls started and not ended (in a slot or not)
+  std::size_t polls_in_slots = 0;  // ... holding a slot
+  std::size_t polls_waiting = 0;   // ... out of their slot (device.waiting)
+  // Waiting polls whose device answered, parked with the reply in hand until a slot is free;
+  // served before `ready`.
+  std::deque<std::pair<std::uint32_t, std::shared_ptr<parked_walk>>> resuming;
   std::atomic<std::uint32_t> pending_requests{0};
   std::atomic<bool> idle{true};
   bool stopping = false;
+  bool cancelling = false;  // stop's grace is over: what is left ends as cancelled
   bool finished = false;
   milliseconds tick;
   schedule_options sched;     // this shard's copy (a reload replaces it on this thread)
@@ -209,7 +224,8 @@ struct engine::impl::shard {
   // Published to the metrics so far.
   engine_stats published;
   std::array<std::int64_t, 3> published_states{};
-  std::int64_t published_in_flight = 0, published_running = 0, published_queued = 0;
+  std::int64_t published_in_flight = 0, published_running = 0, published_queued = 0,
+               published_waiting = 0;
   std::array<local_histogram, data_class_count> durations;
   local_histogram lag_hist;
 
@@ -325,7 +341,7 @@ struct engine::impl::shard {
   void on_due(std::uint32_t id, std::uint32_t due_tick) {
     auto& d = devices[id];
     if (d.polling || d.queued || d.removed || stopping) return;  // rescheduled when the poll ends
-    if (polls_running < max_polls) {
+    if (slot_free()) {
       start_poll(id, due_tick);
     } else {
       d.queued = true;
@@ -333,8 +349,74 @@ struct engine::impl::shard {
     }
   }
 
+  // A slot for a new poll: none while a parked poll waits for one (it goes first).
+  bool slot_free() const { return polls_in_slots < max_polls && resuming.empty(); }
+
+  void take_slot() {
+    ++polls_in_slots;
+    totals.peak_polls_in_slots =
+        std::max<std::uint64_t>(totals.peak_polls_in_slots, polls_in_slots);
+  }
+
+  // A poll's request timed out unanswered and it asks again: it leaves its slot while the
+  // waiting bound allows (beyond it, it keeps the slot and may leave at a later timeout).
+  void on_poll_waits(std::uint32_t id) {
+    auto& d = devices[id];
+    if (!d.polling || d.waiting || polls_waiting >= max_waiting) return;
+    d.waiting = true;
+    --polls_in_slots;
+    ++polls_waiting;
+    ++totals.slot_releases;
+    totals.peak_polls_waiting = std::max<std::uint64_t>(totals.peak_polls_waiting, polls_waiting);
+    dispatch_ready();
+  }
+
+  // A waiting poll's device answered: back into a slot now, or parked until one is free.
+  bool on_poll_answered(std::uint32_t id, std::shared_ptr<parked_walk> parked) {
+    auto& d = devices[id];
+    if (!d.waiting) return true;  // kept its slot
+    if (polls_in_slots < max_polls && resuming.empty()) {
+      d.waiting = false;
+      --polls_waiting;
+      take_slot();
+      return true;
+    }
+    resuming.emplace_back(id, std::move(parked));
+    ++totals.polls_parked;
+    return false;
+  }
+
+  // The hooks of a poll's walk (a pointer and an id: no allocation).
+  walk_hooks hooks_for(std::uint32_t id) {
+    walk_hooks h;
+    h.on_wait = [this, id] { on_poll_waits(id); };
+    h.on_answer = [this, id](std::shared_ptr<parked_walk> p) {
+      return on_poll_answered(id, std::move(p));
+    };
+    return h;
+  }
+
+  // The poll ended: its slot (or its place among the waiting) is free.
+  void leave_slot(device_rec& d) {
+    if (d.waiting) {
+      d.waiting = false;
+      --polls_waiting;
+    } else {
+      --polls_in_slots;
+    }
+  }
+
   void dispatch_ready() {
-    while (!stopping && polls_running < max_polls && !ready.empty()) {
+    // Parked polls first, also while stopping (they hold a reply and end on their own).
+    while (!cancelling && polls_in_slots < max_polls && !resuming.empty()) {
+      auto [id, parked] = std::move(resuming.front());
+      resuming.pop_front();
+      devices[id].waiting = false;
+      --polls_waiting;
+      take_slot();
+      parked->resume(true);
+    }
+    while (!stopping && slot_free() && !ready.empty()) {
       const auto [id, due] = ready.front();
       ready.pop_front();
       devices[id].queued = false;
@@ -385,11 +467,14 @@ struct engine::impl::shard {
     if (classes == 0) return reschedule(id);
     d.polling = true;
     ++polls_running;
+    take_slot();
     const std::uint64_t started_ms = unix_ms_now();
-    async_walk(*client, d.p, d.mem, d.version_known, default_plan(), classes, walk,
-               [this, id, classes, now, started_ms](walk_result&& r) {
-                 on_poll_done(id, classes, now, started_ms, std::move(r));
-               });
+    async_walk(
+        *client, d.p, d.mem, d.version_known, default_plan(), classes, walk,
+        [this, id, classes, now, started_ms](walk_result&& r) {
+          on_poll_done(id, classes, now, started_ms, std::move(r));
+        },
+        hooks_for(id));
   }
 
   void on_poll_done(std::uint32_t id, std::uint32_t classes, clock::time_point started,
@@ -397,6 +482,7 @@ struct engine::impl::shard {
     auto& d = devices[id];
     d.polling = false;
     --polls_running;
+    leave_slot(d);
     if (r.version) d.version_known = true;
     const auto end = clock::now();
     const double seconds = std::chrono::duration<double>(end - started).count();
@@ -456,17 +542,21 @@ struct engine::impl::shard {
     auto& d = devices[id];
     d.polling = true;
     ++polls_running;
+    take_slot();
     ++totals.probes;
     request_spec spec;
     spec.type = codecs::pdu_type::get;
     spec.names = {codecs::mib::sys_uptime};
     spec.alternate_version = !d.version_known;
+    // A probe of a silent device waits outside its slot too (it ends with its one request).
+    spec.on_attempt_timeout = [this, id] { on_poll_waits(id); };
     client->async_request(
         d.p, std::move(spec),
         [this, id](std::error_code ec, codecs::snmp_response&& resp, const request_stats&) {
           auto& dv = devices[id];
           dv.polling = false;
           --polls_running;
+          leave_slot(dv);
           if (dv.removed) {
             release(id);
             return after_removed();
@@ -480,7 +570,7 @@ struct engine::impl::shard {
             mark_up(id, clock::now());
             if (!stopping) {
               // Back: poll what is due (everything overdue) right away.
-              if (polls_running < max_polls) return start_poll(id, no_due);
+              if (slot_free()) return start_poll(id, no_due);
               on_due(id, no_due);
               return update_idle();
             }
@@ -493,7 +583,10 @@ struct engine::impl::shard {
   }
 
   void after_poll(std::uint32_t id) {
-    if (stopping) return maybe_finish();
+    if (stopping) {
+      dispatch_ready();  // a parked poll may take the slot and end
+      return maybe_finish();
+    }
     auto& d = devices[id];
     if (d.forced) {
       on_due(id, no_due);
@@ -609,7 +702,10 @@ struct engine::impl::shard {
     free_slots.push_back(id);
   }
   void after_removed() {
-    if (stopping) return maybe_finish();
+    if (stopping) {
+      dispatch_ready();
+      return maybe_finish();
+    }
     dispatch_ready();
     update_idle();
   }
@@ -629,6 +725,8 @@ struct engine::impl::shard {
     set_schedule(job.opts.schedule);  // the tick and `enabled` stay as started
     max_polls = std::max<std::size_t>(
         1, job.opts.max_concurrent_polls / std::max<std::size_t>(1, owner.shards.size()));
+    max_waiting = std::max<std::size_t>(
+        1, waiting_bound(job.opts) / std::max<std::size_t>(1, owner.shards.size()));
     if (client) client->reconfigure(shard_client_options(job.opts.client));
 
     std::unordered_map<std::string, std::uint32_t> live;
@@ -717,6 +815,14 @@ struct engine::impl::shard {
     stop_timer.expires_after(grace);
     stop_timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec || finished) return;
+      cancelling = true;
+      // Parked walks have no request to cancel: they end as cancelled first (not resumed when
+      // the cancelled walks below free their slots).
+      while (!resuming.empty()) {
+        auto [id, parked] = std::move(resuming.front());
+        resuming.pop_front();
+        parked->resume(false);
+      }
       client
           ->cancel();  // every walk completes now with `cancelled`; complete classes are delivered
       maybe_finish();
@@ -758,6 +864,7 @@ struct engine::impl::shard {
     s.down = states[2];
     s.polls_in_progress = polls_running;
     s.queued = ready.size();
+    s.polls_waiting_retry = polls_waiting;
     if (client) {
       s.client = client->stats();
       s.transport = client->transport_stats();
@@ -831,6 +938,7 @@ struct engine::impl::shard {
             published_in_flight);
       gauge(m->polls_in_progress(), static_cast<std::int64_t>(polls_running), published_running);
       gauge(m->scheduler_queued(), static_cast<std::int64_t>(ready.size()), published_queued);
+      gauge(m->polls_waiting_retry(), static_cast<std::int64_t>(polls_waiting), published_waiting);
       for (int c = 0; c < data_class_count; ++c)
         durations[static_cast<std::size_t>(c)].publish(
             m->poll_duration(metric_class(static_cast<data_class>(c))));
@@ -846,8 +954,9 @@ engine::engine(const engine_options& options, snapshot_sink& sink, metrics::engi
       options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   n = std::clamp(n, 1u, 64u);
   const std::size_t per_shard = std::max<std::size_t>(1, options.max_concurrent_polls / n);
+  const std::size_t waiting_per_shard = std::max<std::size_t>(1, waiting_bound(options) / n);
   for (unsigned i = 0; i < n; ++i)
-    impl_->shards.push_back(std::make_unique<impl::shard>(*impl_, i, per_shard));
+    impl_->shards.push_back(std::make_unique<impl::shard>(*impl_, i, per_shard, waiting_per_shard));
 }
 
 engine::~engine() {
@@ -1028,6 +1137,11 @@ engine_stats engine::stats() const {
     total.polls_cancelled += one.polls_cancelled;
     total.polls_in_progress += one.polls_in_progress;
     total.queued += one.queued;
+    total.polls_waiting_retry += one.polls_waiting_retry;
+    total.slot_releases += one.slot_releases;
+    total.polls_parked += one.polls_parked;
+    total.peak_polls_in_slots += one.peak_polls_in_slots;
+    total.peak_polls_waiting += one.peak_polls_waiting;
     total.snapshots += one.snapshots;
     total.snapshot_bytes += one.snapshot_bytes;
     total.down_events += one.down_events;

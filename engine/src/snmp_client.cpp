@@ -284,7 +284,14 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
   void on_deadline(std::uint32_t slot, clock::time_point now) {
     auto& p = slots[slot];
     if (p.attempt < p.max_attempts) {
+      const std::uint32_t generation = p.generation;
       schedule_send(slot, now);
+      // Last, and through a copy: the hook may issue requests (growing `slots`).
+      const auto& q = slots[slot];
+      if (q.active && q.generation == generation && q.spec.on_attempt_timeout) {
+        const std::function<void()> hook = q.spec.on_attempt_timeout;
+        hook();
+      }
       return;
     }
     const std::error_code ec = p.soft_error;
@@ -321,6 +328,7 @@ struct snmp_client::impl : std::enable_shared_from_this<impl> {
     p.dev = nullptr;
     p.attempts.clear();
     p.spec.names.clear();
+    p.spec.on_attempt_timeout = nullptr;
     free_slots.push_back(slot);
     --active_count;
     if (!ec) ++stats.completed_ok;

@@ -58,16 +58,17 @@ std::optional<oid> predecessor(const oid& name) {
   return oid(std::move(v));
 }
 
-class walk_op : public std::enable_shared_from_this<walk_op> {
+class walk_op final : public parked_walk, public std::enable_shared_from_this<walk_op> {
  public:
   walk_op(snmp_client& c, peer& d, walk_memory& m, bool version_known, const poll_plan& plan,
-          std::uint32_t classes, const walk_options& o, walk_completion done)
+          std::uint32_t classes, const walk_options& o, walk_completion done, walk_hooks hooks)
       : client_(c),
         dev_(d),
         mem_(m),
         plan_(plan),
         opts_(o),
         done_(std::move(done)),
+        hooks_(std::move(hooks)),
         version_known_(version_known) {
     result_.classes_asked = classes & all_classes;
     budget_left_ = std::max(0, opts_.retry_budget);
@@ -335,6 +336,8 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     spec.max_retries = budget_left_;
     if (v1_fallback_) spec.max_retries = 0;  // the v1 probe of a silent device: one attempt
     spec.backoff_start = backoff_start_;
+    // The walk is alive while its request is pending (the completion holds it).
+    if (hooks_.on_wait) spec.on_attempt_timeout = [this] { enter_wait(); };
     asked_vbs_ = single.size() + reps.size() * static_cast<std::size_t>(std::max(reps_n, 1));
     asked_names_ = spec.names;
     single_ = std::move(single);
@@ -385,8 +388,43 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
     mem_.max_repetitions = static_cast<std::uint8_t>(std::clamp(max_reps_, 1, 255));
   }
 
+  // An attempt timed out unanswered and the device is asked again: the walk only waits.
+  void enter_wait() {
+    waiting_ = true;
+    if (hooks_.on_wait) hooks_.on_wait();
+  }
+
+  void resume(bool go_on) override {
+    if (!parked_) return;
+    parked_ = false;
+    if (!go_on) {
+      // The device did answer (the reply in hand): the walk ends cut short, not unanswered.
+      learn_version(parked_reply_.version);
+      result_.answered = true;
+      parked_reply_ = {};
+      return finish(error::cancelled);
+    }
+    handle_reply(parked_ec_, std::move(parked_reply_), parked_st_);
+  }
+
   void on_reply(std::error_code ec, codecs::snmp_response&& r, const request_stats& st) {
     account(st);
+    const bool answer = !ec || ec == error::agent_error || ec == error::report;
+    if (waiting_ && answer) {
+      waiting_ = false;
+      if (hooks_.on_answer && !hooks_.on_answer(shared_from_this())) {
+        // Parked with the reply in hand until the caller has room (resume()).
+        parked_ = true;
+        parked_ec_ = ec;
+        parked_reply_ = std::move(r);
+        parked_st_ = st;
+        return;
+      }
+    }
+    handle_reply(ec, std::move(r), st);
+  }
+
+  void handle_reply(std::error_code ec, codecs::snmp_response&& r, const request_stats& st) {
     if (opts_.trace) {
       std::string line = "  -> " + (ec ? ec.message() : std::string("ok")) + ", " +
                          std::to_string(r.varbinds.size()) + " varbinds, " +
@@ -407,6 +445,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
           v1_fallback_ = true;
           dev_.version = snmp_version::v1;
           backoff_start_ = 0;
+          enter_wait();
           return next();
         }
         dev_.version = snmp_version::v2c;  // silent to both: try v2c first again next time
@@ -422,6 +461,7 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
           learned_caps_changed();
         }
         backoff_start_ = std::min<std::uint32_t>(backoff_start_ + st.attempts, 6);
+        enter_wait();
         return next();
       }
       return finish(ec);
@@ -698,8 +738,14 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
   const poll_plan& plan_;
   walk_options opts_;
   walk_completion done_;
+  walk_hooks hooks_;
   walk_result result_;
   bool version_known_;
+  bool waiting_ = false;  // an attempt timed out unanswered; no reply since
+  bool parked_ = false;   // on_answer said wait: the reply below is in hand
+  std::error_code parked_ec_;
+  codecs::snmp_response parked_reply_;
+  request_stats parked_st_;
   bool recheck_scalars_ = false;
   bool safe_ = false;
   bool at_vb_cap_ = false, at_rep_cap_ = false;
@@ -727,9 +773,9 @@ class walk_op : public std::enable_shared_from_this<walk_op> {
 
 void async_walk(snmp_client& client, peer& dev, walk_memory& memory, bool version_known,
                 const poll_plan& plan, std::uint32_t classes, const walk_options& opts,
-                walk_completion done) {
+                walk_completion done, walk_hooks hooks) {
   std::make_shared<walk_op>(client, dev, memory, version_known, plan, classes, opts,
-                            std::move(done))
+                            std::move(done), std::move(hooks))
       ->start();
 }
 

@@ -252,6 +252,14 @@ engine_metrics::engine_metrics(prometheus::Registry& registry, const std::string
                            .Help("Devices due for a poll that wait for a free poll slot.")
                            .Register(registry)
                            .Add({});
+  polls_waiting_retry_ =
+      &BuildGauge()
+           .Name("fleetpoll_polls_waiting_retry")
+           .Help(
+               "Polls out of their poll slot: waiting on a retransmission to a silent device, "
+               "or answered and waiting for a slot back.")
+           .Register(registry)
+           .Add({});
 
   auto& bytes = BuildCounter()
                     .Name("fleetpoll_snmp_bytes_total")

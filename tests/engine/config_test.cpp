@@ -36,6 +36,7 @@ TEST(Config, TheAnnotatedExampleParsesToExactlyTheDefaults) {
   const config d;
   EXPECT_EQ(c.engine.threads, d.engine.threads);
   EXPECT_EQ(c.engine.max_concurrent_polls, d.engine.max_concurrent_polls);
+  EXPECT_EQ(c.engine.max_waiting_polls, d.engine.max_waiting_polls);
   EXPECT_EQ(c.engine.include_contact, d.engine.include_contact);
   EXPECT_EQ(c.community, d.community);
   EXPECT_EQ(c.version, d.version);
@@ -89,6 +90,9 @@ TEST(Config, EmptyFileIsAllDefaults) {
 
 TEST(Config, ValuesAreReadWithUnits) {
   auto r = parse(R"(
+[engine]
+max_concurrent_polls = 512
+max_waiting_polls = 2048
 [snmp]
 retries = 5
 timeout_initial_ms = 250
@@ -109,6 +113,8 @@ community = "other"
 )");
   ASSERT_TRUE(r) << r.message();
   const auto& c = r.cfg;
+  EXPECT_EQ(c.engine.max_concurrent_polls, 512u);
+  EXPECT_EQ(c.engine.max_waiting_polls, 2048u);
   EXPECT_EQ(c.engine.client.retries, 5);
   EXPECT_EQ(c.engine.client.rtt.initial, 250ms);
   EXPECT_EQ(c.engine.client.rate.device_min_gap, 0us);
@@ -157,6 +163,8 @@ TEST(Config, EachMistakeIsRejectedWithPlaceFieldAndReason) {
       {"[log]\nlevel = \"verbose\"\n", "log.level", "one of trace", 2},
       {"snmp = 3\n", "[snmp]", "must be a table", 1},
       {"[engine]\nthreads = 1.5\n", "engine.threads", "integer", 2},
+      {"[engine]\nmax_waiting_polls = -1\n", "engine.max_waiting_polls", "from 0 to 8000000", 2},
+      {"[engine]\nmax_waiting_polls = \"many\"\n", "engine.max_waiting_polls", "got a string", 2},
       {"targets = 1\n", "[[targets]]", "array of tables", 1},
   };
   for (const auto& c : cases) {

@@ -105,6 +105,13 @@ class Faults : public ::testing::Test {
              std::optional<sim::fault_params> params = std::nullopt) {
     ASSERT_FALSE(fleet->set_device_faults(device, faults, params));
   }
+  // Device 1, answering after `ms` of real time.
+  peer slow_device(std::uint32_t ms) {
+    sim::fault_params p;
+    p.slow_ms = ms;
+    fault(1, sim::mask_of(sim::fault::slow), p);
+    return h.make_peer(*fleet, 1);
+  }
   std::unique_ptr<sim::fleet> fleet;
   harness h;
   std::string reference;
@@ -150,11 +157,75 @@ TEST_F(Faults, DeadDeviceTimesOutAfterItsRetriesAndOneV1Probe) {
   EXPECT_EQ(d.version, codecs::snmp_version::v2c);  // next time: v2c first again
 }
 
-TEST_F(Faults, SlowReplyToAnEarlierAttemptIsAcceptedAndTheLaterOneIsADuplicate) {
-  sim::fault_params p;
-  p.slow_ms = 150;  // slower than the 60 ms first timeout
-  fault(1, sim::mask_of(sim::fault::slow), p);
+TEST_F(Faults, AttemptTimeoutHookRunsOncePerRetryAndNotAfterTheLastAttempt) {
+  fault(1, sim::mask_of(sim::fault::dead));
   peer d = h.make_peer(*fleet, 1);
+  int hooks = 0;
+  std::optional<std::error_code> done;
+  request_spec spec;
+  spec.names = {codecs::mib::sys_uptime};
+  spec.on_attempt_timeout = [&] { ++hooks; };
+  h.client->async_request(
+      d, std::move(spec),
+      [&](std::error_code ec, codecs::snmp_response&&, const request_stats& st) {
+        done = ec;
+        EXPECT_EQ(st.attempts, 3u);
+      });
+  ASSERT_TRUE(h.run_until([&] { return done.has_value(); }, 10s));
+  EXPECT_EQ(*done, error::timeout);
+  EXPECT_EQ(hooks, 2);  // first try and two retries: a hook before each retry
+}
+
+// A walk of a slow device (its first reply comes after the first timeout) through walk hooks
+// that park it when the reply arrives; resumed with `go_on`.
+struct parked_walk_run {
+  int waits = 0, answers = 0;
+  std::shared_ptr<parked_walk> parked;
+  std::optional<walk_result> out;
+};
+void walk_parked(harness& h, peer& d, parked_walk_run& run, bool go_on) {
+  walk_memory mem;
+  walk_hooks hooks;
+  hooks.on_wait = [&] { ++run.waits; };
+  hooks.on_answer = [&](std::shared_ptr<parked_walk> p) {
+    ++run.answers;
+    if (run.answers > 1) return true;  // park only the first answer after a wait
+    run.parked = std::move(p);
+    return false;
+  };
+  async_walk(
+      *h.client, d, mem, true, default_plan(), all_classes, h.walk,
+      [&](walk_result&& r) { run.out = std::move(r); }, hooks);
+  ASSERT_TRUE(h.run_until([&] { return run.parked != nullptr; }, 10s));
+  EXPECT_GE(run.waits, 1);
+  // Parked: nothing goes on until it is resumed (no request of this device in flight).
+  EXPECT_FALSE(run.out.has_value());
+  EXPECT_EQ(h.client->in_flight(), 0u);
+  auto p = std::move(run.parked);
+  p->resume(go_on);
+  ASSERT_TRUE(h.run_until([&] { return run.out.has_value(); }, 20s));
+}
+
+TEST_F(Faults, WalkParkedWithItsReplyInHandGoesOnWhenResumedToTheSameSnapshot) {
+  peer d = slow_device(150);  // slower than the 60 ms first timeout
+  parked_walk_run run;
+  walk_parked(h, d, run, true);
+  ASSERT_FALSE(run.out->ec) << run.out->ec.message();
+  EXPECT_EQ(run.out->classes_complete, all_classes);
+  EXPECT_EQ(json_of(*run.out), reference);
+}
+
+TEST_F(Faults, WalkParkedWithItsReplyInHandEndsCancelledWhenTold) {
+  peer d = slow_device(150);
+  parked_walk_run run;
+  walk_parked(h, d, run, false);
+  EXPECT_EQ(run.out->ec, error::cancelled);
+  EXPECT_TRUE(run.out->answered);
+  EXPECT_NE(run.out->classes_complete, all_classes);
+}
+
+TEST_F(Faults, SlowReplyToAnEarlierAttemptIsAcceptedAndTheLaterOneIsADuplicate) {
+  peer d = slow_device(150);  // slower than the 60 ms first timeout
   walk_memory mem;
   const auto r = h.walk_once(d, mem);
   ASSERT_FALSE(r.ec) << r.ec.message();
@@ -432,6 +503,246 @@ TEST(EngineFaults, FaultyFleetEveryLiveDeviceIsPolledOnce) {
   for (auto d : dead)
     EXPECT_EQ(polled.count(fleet->address_of(d) + ":" + std::to_string(fleet->port())), 0u);
   e.stop(1s);
+}
+
+// ---- poll slots: polls waiting on a retransmission leave their slot ---------------------------
+
+// Records polls and down events in the order the engine reports them (one shard: one order).
+class ordered_sink final : public snapshot_sink {
+ public:
+  struct event {
+    bool down;
+    std::string address;
+    std::uint32_t classes;
+  };
+  void on_poll(const poll_record& r) override {
+    std::lock_guard lock(m_);
+    events_.push_back({false, std::string(r.address), r.classes});
+    cv_.notify_all();
+  }
+  void on_device_down(const device_down_event& e) override {
+    std::lock_guard lock(m_);
+    events_.push_back({true, std::string(e.address), 0});
+    cv_.notify_all();
+  }
+  void on_device_up(const device_up_event&) override {}
+  std::vector<event> events() const {
+    std::lock_guard lock(m_);
+    return events_;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<event> events_;
+};
+
+// A fleet whose first `dead` devices are dead and the rest healthy; one engine shard with `slots`
+// poll slots, down after one failed poll (so each dead poll's end is reported in order), version
+// unknown (a dead device also gets the v1 probe).
+struct slot_fleet {
+  std::unique_ptr<sim::fleet> fleet;
+  std::vector<std::string> live, dead;
+  std::string address(std::uint32_t i) const {
+    return fleet->address_of(i) + ":" + std::to_string(fleet->port());
+  }
+  static engine_options options(std::size_t slots) {
+    engine_options eo = fast_engine();
+    eo.threads = 1;
+    eo.max_concurrent_polls = slots;
+    eo.schedule.enabled = false;
+    eo.schedule.down_after = 1;
+    return eo;
+  }
+  bool start(std::uint32_t devices, std::uint32_t dead_first) {
+    fleet = start_fleet(static_fleet(devices));
+    if (!fleet) return false;
+    for (std::uint32_t i = 0; i < devices; ++i) {
+      if (i < dead_first) {
+        if (fleet->set_device_faults(i, sim::mask_of(sim::fault::dead))) return false;
+        dead.push_back(address(i));
+      } else {
+        live.push_back(address(i));
+      }
+    }
+    return true;
+  }
+};
+
+// Adds the first `devices` devices of a fleet to an engine.
+void add_fleet(engine& e, const sim::fleet& f, std::uint32_t devices) {
+  for (std::uint32_t i = 0; i < devices; ++i)
+    ASSERT_FALSE(e.add_target({{asio::ip::make_address(f.address_of(i)), f.port()}}));
+}
+
+// A static fleet whose first `slow_count` devices answer after `slow_ms`.
+std::unique_ptr<sim::fleet> slow_fleet(std::uint32_t devices, std::uint32_t slow_count,
+                                       std::uint32_t slow_ms) {
+  auto fleet = start_fleet(static_fleet(devices));
+  sim::fault_params slow;
+  slow.slow_ms = slow_ms;
+  for (std::uint32_t i = 0; fleet && i < slow_count; ++i)
+    if (fleet->set_device_faults(i, sim::mask_of(sim::fault::slow), slow)) return nullptr;
+  return fleet;
+}
+
+// The time a dead device's poll takes: every attempt of the first request (no reply ever comes,
+// so the adaptive timeout stays at rtt.initial; jitter 0) and the one-attempt v1 probe.
+std::chrono::milliseconds dead_poll_budget(const engine_options& eo) {
+  double ms = 0, k = 1;
+  const double initial = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(eo.client.rtt.initial).count());
+  for (int a = 0; a <= eo.client.retries; ++a, k *= eo.client.backoff) ms += initial * k;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms + initial));
+}
+
+TEST(EngineFaults, PollsWaitingOnRetriesLeaveTheirSlotSoLiveDevicesArePolledBeforeDeadOnesFail) {
+  // 12 dead devices queued first, 4 slots: if dead polls kept their slots, no live device would
+  // start before three rounds of dead budgets had passed, and every dead poll of the first round
+  // would fail first.
+  slot_fleet f;
+  ASSERT_TRUE(f.start(36, 12));
+  engine_options eo = slot_fleet::options(4);
+  eo.client.retries = 3;
+  eo.client.rtt.initial = 200ms;
+  eo.client.rtt.max = 5s;
+  const auto budget = dead_poll_budget(eo);  // 200+400+800+1600 + 200 (v1) = 3.2 s
+  ordered_sink sink;
+  engine e(eo, sink);
+  add_fleet(e, *f.fleet, static_cast<std::uint32_t>(f.live.size() + f.dead.size()));
+  ASSERT_FALSE(e.start());
+  const auto t0 = std::chrono::steady_clock::now();
+  e.poll_all_now(all_classes);
+  ASSERT_TRUE(e.wait_idle(60s));
+  const auto cycle = std::chrono::steady_clock::now() - t0;
+
+  const auto events = sink.events();
+  std::set<std::string> polled, downs;
+  std::size_t live_polled_before_first_down = 0;
+  for (const auto& ev : events) {
+    if (ev.down) {
+      downs.insert(ev.address);
+    } else {
+      EXPECT_EQ(ev.classes, all_classes) << ev.address;
+      polled.insert(ev.address);
+      if (downs.empty()) ++live_polled_before_first_down;
+    }
+  }
+  EXPECT_EQ(polled, std::set<std::string>(f.live.begin(), f.live.end()));
+  EXPECT_EQ(downs, std::set<std::string>(f.dead.begin(), f.dead.end()));
+  // Every live device was polled before the first dead device's budget ran out.
+  EXPECT_EQ(live_polled_before_first_down, f.live.size());
+  // The cycle grew by about one dead budget, not by 12 / 4 of them.
+  EXPECT_LT(cycle, budget * 2) << "budget " << budget.count() << " ms";
+  const auto s = e.stats();
+  EXPECT_EQ(s.polls_complete, f.live.size());
+  EXPECT_EQ(s.polls_failed, f.dead.size());
+  EXPECT_GE(s.slot_releases, f.dead.size());
+  EXPECT_GE(s.peak_polls_waiting, f.dead.size());  // all dead polls out of their slots at once
+  EXPECT_LE(s.peak_polls_waiting, 8u * 4u);        // the default bound: 8 per slot
+  EXPECT_EQ(s.peak_polls_in_slots, 4u);
+  EXPECT_EQ(s.polls_waiting_retry, 0u);
+  EXPECT_EQ(s.polls_in_progress, 0u);
+  e.stop(1s);
+}
+
+TEST(EngineFaults, PollsWaitingOnRetriesAreBoundedAndBeyondTheBoundKeepTheirSlot) {
+  // 4 slots, at most 2 polls waiting outside a slot, 8 dead devices first: 2 dead polls wait
+  // outside, the next 4 keep their slots while waiting, so live devices start only when dead
+  // polls end.
+  slot_fleet f;
+  ASSERT_TRUE(f.start(16, 8));
+  engine_options eo = slot_fleet::options(4);
+  eo.max_waiting_polls = 2;
+  eo.client.retries = 2;
+  eo.client.rtt.initial = 100ms;
+  eo.client.rtt.max = 5s;
+  ordered_sink sink;
+  engine e(eo, sink);
+  add_fleet(e, *f.fleet, static_cast<std::uint32_t>(f.live.size() + f.dead.size()));
+  ASSERT_FALSE(e.start());
+  e.poll_all_now(all_classes);
+  ASSERT_TRUE(e.wait_idle(60s));
+  const auto events = sink.events();
+  std::set<std::string> polled, downs;
+  std::size_t downs_before_first_live = 0;
+  for (const auto& ev : events) {
+    if (ev.down) {
+      downs.insert(ev.address);
+      if (polled.empty()) ++downs_before_first_live;
+    } else {
+      polled.insert(ev.address);
+    }
+  }
+  EXPECT_EQ(polled, std::set<std::string>(f.live.begin(), f.live.end()));
+  EXPECT_EQ(downs, std::set<std::string>(f.dead.begin(), f.dead.end()));
+  // Slots stayed blocked by dead polls beyond the bound: dead polls ended before any live one.
+  EXPECT_GE(downs_before_first_live, 2u);
+  const auto s = e.stats();
+  EXPECT_EQ(s.peak_polls_waiting, 2u);
+  EXPECT_EQ(s.peak_polls_in_slots, 4u);
+  EXPECT_GE(s.slot_releases, 2u);
+  EXPECT_EQ(s.polls_complete, f.live.size());
+  EXPECT_EQ(s.polls_failed, f.dead.size());
+  EXPECT_EQ(s.polls_waiting_retry, 0u);
+  e.stop(1s);
+}
+
+TEST(EngineFaults, AnsweredPollsOutOfTheirSlotQueueForOneAndEveryPollCompletes) {
+  // One slot and slow devices: each slow device's first request times out (initial timeout
+  // 40 ms, reply after 100 ms), so its poll leaves the slot for the next device (at 40 ms, then
+  // 80 ms); the first one's late reply (100 ms) then finds the slot taken by the third and
+  // queues for it with the reply in hand.
+  auto fleet = slow_fleet(5, 3, 100);
+  ASSERT_TRUE(fleet);
+  engine_options eo = slot_fleet::options(1);
+  eo.client.retries = 3;
+  eo.client.rtt.initial = 40ms;
+  ordered_sink sink;
+  engine e(eo, sink);
+  add_fleet(e, *fleet, 5);
+  ASSERT_FALSE(e.start());
+  e.poll_all_now(all_classes);
+  ASSERT_TRUE(e.wait_idle(60s));
+  std::set<std::string> polled;
+  for (const auto& ev : sink.events()) {
+    EXPECT_FALSE(ev.down) << ev.address;
+    EXPECT_EQ(ev.classes, all_classes) << ev.address;
+    polled.insert(ev.address);
+  }
+  EXPECT_EQ(polled.size(), 5u);
+  const auto s = e.stats();
+  EXPECT_EQ(s.polls_complete, 5u);
+  EXPECT_EQ(s.polls_cancelled, 0u);
+  EXPECT_GE(s.slot_releases, 3u);
+  EXPECT_GE(s.polls_parked, 1u);
+  EXPECT_EQ(s.peak_polls_in_slots, 1u);
+  EXPECT_EQ(s.polls_waiting_retry, 0u);
+  e.stop(1s);
+}
+
+TEST(EngineFaults, StopEndsPollsQueuedForASlotWithTheirReplyInHand) {
+  // As above, stopped while polls wait: every poll ends (delivered, partial or cancelled), no
+  // thread hangs.
+  auto fleet = slow_fleet(8, 8, 150);
+  ASSERT_TRUE(fleet);
+  engine_options eo = slot_fleet::options(1);
+  eo.client.retries = 3;
+  test::collecting_sink sink;
+  engine e(eo, sink);
+  add_fleet(e, *fleet, 8);
+  ASSERT_FALSE(e.start());
+  e.poll_all_now(all_classes);
+  // The first poll delivered: by then polls have queued for the slot with their reply, and the
+  // others are in flight or waiting. Stop at once.
+  ASSERT_TRUE(sink.wait_for([](const auto& snk) { return snk.poll_count_locked() >= 1; }, 20s));
+  ASSERT_GE(e.stats().polls_parked, 1u);
+  e.stop(0ms);
+  const auto s = e.stats();
+  EXPECT_EQ(s.polls_in_progress, 0u);
+  EXPECT_EQ(s.polls_waiting_retry, 0u);
+  EXPECT_GE(s.polls_cancelled + s.polls_partial, 1u);  // cut short: unanswered, or answered
+  EXPECT_LE(s.polls_complete + s.polls_partial + s.polls_cancelled + s.polls_failed, 8u);
 }
 
 TEST(EngineReload, RemovedDeviceMidPollIsStillDeliveredAddedOnesArePolledKeptOnesKeepLearning) {

@@ -128,6 +128,7 @@ TEST(EngineMetrics, EveryBoundedLabelValueExistsAtZeroFromTheStart) {
       {"fleetpoll_polls_total", poll_result_count},
       {"fleetpoll_polls_in_progress", 1},
       {"fleetpoll_scheduler_queued_devices", 1},
+      {"fleetpoll_polls_waiting_retry", 1},
       {"fleetpoll_snmp_bytes_total", direction_count},
       {"fleetpoll_snmp_datagrams_total", direction_count},
       {"fleetpoll_device_transitions_total", transition_count},

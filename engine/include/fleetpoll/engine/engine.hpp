@@ -13,6 +13,13 @@
 // its cadence rides along, so one poll fetches what would otherwise take several. Devices due
 // when all poll slots are busy wait in a FIFO (scheduler lag is measured).
 //
+// Poll slots. A poll holds one of `max_concurrent_polls` slots while it does work. When its
+// request times out unanswered and it only waits on a retransmission, it leaves its slot and
+// counts against `max_waiting_polls` instead (beyond that bound it keeps its slot), so dead
+// devices do not hold the live ones back. When the device answers, the poll takes a slot again
+// before it goes on: at once if one is free, else it waits with its reply in hand in a FIFO that
+// is served before any new poll starts (it cannot starve: slots free up as polls end or wait).
+//
 // Reachability. A poll that gets no reply at all is a failed poll. After `down_after` failed
 // polls in a row the device is down: the sink's on_device_down is called once, and the device is
 // then only probed (one GET of sysUpTime.0) every `down_probe_interval`; when a probe or poll is
@@ -81,8 +88,12 @@ struct schedule_options {
 struct engine_options {
   // Polling threads (shards); 0 = one per core. Default: 0
   unsigned threads = 0;
-  // Polls in progress at once, all shards together. Default: 4,096
+  // Poll slots: polls doing work at once, all shards together. A poll that only waits on a
+  // retransmission leaves its slot (see max_waiting_polls). Default: 4,096
   std::size_t max_concurrent_polls = 4096;
+  // Polls that may wait on a retransmission outside a slot, all shards together; beyond that a
+  // waiting poll keeps its slot. 0 = 8 x max_concurrent_polls. Default: 0
+  std::size_t max_waiting_polls = 0;
   client_options client{};  // transport, retries, timeouts, rate limits (per process)
   walk_options walk{};
   schedule_options schedule{};
@@ -104,7 +115,13 @@ struct target {
 struct engine_stats {
   std::uint64_t devices = 0, up = 0, down = 0, never_seen = 0;
   std::uint64_t polls_complete = 0, polls_partial = 0, polls_failed = 0, polls_cancelled = 0;
-  std::uint64_t polls_in_progress = 0, queued = 0;
+  std::uint64_t polls_in_progress = 0, queued = 0;  // polls started and not ended; due, no slot
+  // Poll slots (max_concurrent_polls / max_waiting_polls). Now: polls out of their slot, waiting
+  // on a retransmission or for a slot back with a reply in hand. Totals: times a poll left its
+  // slot to wait; times an answered poll found no free slot and queued for one. Peaks since
+  // start (summed over shards, each shard's own peak).
+  std::uint64_t polls_waiting_retry = 0, slot_releases = 0, polls_parked = 0;
+  std::uint64_t peak_polls_in_slots = 0, peak_polls_waiting = 0;
   std::uint64_t snapshots = 0, snapshot_bytes = 0;
   std::uint64_t down_events = 0, up_events = 0, probes = 0;
   std::uint64_t requests = 0, attempts = 0, bytes_sent = 0, bytes_received = 0, varbinds = 0;
@@ -146,9 +163,10 @@ class engine {
   // sink first), new ones are added and first polled within their spread, kept ones keep what
   // they learned (community, version and accept_any_source take the new values). From
   // `options`: cadences, coalesce, down_after, down_probe_interval, max_concurrent_polls,
-  // retries, backoff, jitter, timeouts and the rate caps take effect at once. Fixed until a
-  // restart: threads, tick, schedule.enabled, the sockets (bind, buffers), the subnet prefix
-  // lengths (they decide the sharding), walk options, include_contact, metrics_interval.
+  // max_waiting_polls, retries, backoff, jitter, timeouts and the rate caps take effect at once
+  // (polls already out of their slot stay out). Fixed until a restart: threads, tick,
+  // schedule.enabled, the sockets (bind, buffers), the subnet prefix lengths (they decide the
+  // sharding), walk options, include_contact, metrics_interval.
   // Returns when every shard has applied it. Thread safety: like stop().
   struct reload_result {
     std::size_t added = 0, removed = 0, kept = 0, refused = 0;

@@ -83,6 +83,14 @@ struct request_spec {
   // The first attempt waits as attempt number `backoff_start` would (a caller re-sending after a
   // timeout keeps backing off).
   std::uint32_t backoff_start = 0;
+  // Called on the client's thread when an attempt of this request timed out unanswered and the
+  // next attempt has been scheduled (not after the last attempt: the completion reports that).
+  // The caller learns that the request now only waits on a silent device (the engine lets such
+  // a poll leave its slot). It may issue or cancel other requests; it must not cancel this one.
+  // Keep the callable small and trivially copyable (a pointer and an id): the client copies it
+  // before the call, and one that fits std::function's inline buffer costs no allocation.
+  // Default: none.
+  std::function<void()> on_attempt_timeout;
 };
 
 // What one request did (for metrics, byte accounting and adaptive walking).

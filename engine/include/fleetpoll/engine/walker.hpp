@@ -31,6 +31,9 @@
 //   name) and one subtree per GETBULK/GETNEXT (answers matched by prefix, in any order).
 // * Every request's retries come out of one per-poll retry budget; a request that times out on a
 //   device that has answered this poll is asked again while the budget lasts.
+// * While a request only waits on a retransmission (an attempt timed out unanswered), the walk
+//   tells walk_hooks::on_wait; the first reply after that goes through walk_hooks::on_answer,
+//   which may park the walk until the caller has room for it again (the engine's poll slots).
 //
 // A walk fails (walk_result::ec) on a timeout it cannot shrink away, a reply that never decodes,
 // an agent error it cannot attribute to an item, or cancellation. Classes whose items all
@@ -44,6 +47,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -117,11 +121,32 @@ struct walk_result {
 
 using walk_completion = std::function<void(walk_result&&)>;
 
+// A walk parked by walk_hooks::on_answer with a reply in hand. Call resume() exactly once, on
+// the walk's thread: true lets the walk go on with that reply, false ends it as `cancelled`
+// (classes complete before still reported). Holding the pointer keeps the walk alive.
+class parked_walk {
+ public:
+  virtual ~parked_walk() = default;
+  virtual void resume(bool go_on) = 0;
+};
+
+// Optional hooks through which the caller (the engine's poll slots) learns when a walk only
+// waits on a silent device and when it works again. Both run on the walk's thread, may start
+// other walks, and must not cancel this walk's requests. Default: none (the walk never waits).
+struct walk_hooks {
+  // The walk is waiting on a retransmission: an attempt timed out unanswered and the walk (or
+  // its client) asks again. Called at every such timeout of the walk, not only the first.
+  std::function<void()> on_wait;
+  // A reply (an answer, not a timeout) arrived while the walk was waiting. Return true to go on
+  // at once; false parks the walk with the reply in hand until `parked->resume()`.
+  std::function<bool(std::shared_ptr<parked_walk> parked)> on_answer;
+};
+
 // Starts a walk of the classes in `classes` (a mask of class_bit()). `version_known` false makes
 // the walk fall back to SNMPv1 when the device is silent to SNMPv2c. `done` runs once on the
 // io_context.
 void async_walk(snmp_client& client, peer& dev, walk_memory& memory, bool version_known,
                 const poll_plan& plan, std::uint32_t classes, const walk_options& opts,
-                walk_completion done);
+                walk_completion done, walk_hooks hooks = {});
 
 }  // namespace fleetpoll::engine

@@ -174,6 +174,9 @@ class engine_metrics {
   prometheus::Gauge& polls_in_progress() const noexcept { return *polls_in_progress_; }
   // fleetpoll_scheduler_queued_devices: devices due whose poll waits for a free poll slot.
   prometheus::Gauge& scheduler_queued() const noexcept { return *scheduler_queued_; }
+  // fleetpoll_polls_waiting_retry: polls out of their poll slot, waiting on a retransmission
+  // to a silent device (or, answered, for a slot back).
+  prometheus::Gauge& polls_waiting_retry() const noexcept { return *polls_waiting_retry_; }
   // fleetpoll_snmp_bytes_total{direction}: UDP payload bytes.
   prometheus::Counter& bytes(direction d) const noexcept {
     return *bytes_[static_cast<std::size_t>(d)];
@@ -205,6 +208,7 @@ class engine_metrics {
   std::array<prometheus::Counter*, poll_result_count> polls_{};
   prometheus::Gauge* polls_in_progress_ = nullptr;
   prometheus::Gauge* scheduler_queued_ = nullptr;
+  prometheus::Gauge* polls_waiting_retry_ = nullptr;
   std::array<prometheus::Counter*, direction_count> bytes_{};
   std::array<prometheus::Counter*, direction_count> datagrams_{};
   std::array<prometheus::Counter*, transition_count> transitions_{};
