@@ -55,7 +55,7 @@ class latency_histogram {
     const std::uint64_t frac = i % sub;
     return ((sub + frac + 1) << (oct - 3)) - 1;
   }
-  std::array<std::uint64_t, sub * octaves> counts_{};
+  std::array<std::uint64_t, std::size_t{sub} * octaves> counts_{};
   std::uint64_t total_ = 0;
 };
 
