@@ -132,14 +132,20 @@ class store::impl final : public storage::outbox {
         }
         return ec;
       }
-      // The entries first, while no entry is locked: entry_for() may take map_mu_ exclusively,
-      // and queries hold map_mu_ while they lock entries.
+      // Verified, then the entries, all while no entry is locked: entry_for() may take map_mu_
+      // exclusively, and queries hold map_mu_ while they lock entries. A refused poll makes no
+      // entry (and takes no device id).
       thread_local std::vector<device_entry*> entries;
       entries.assign(polls.size(), nullptr);
       for (std::size_t i = 0; i < polls.size(); ++i) {
         const auto& p = polls[i];
         if (p.address.empty() || (p.classes & ~class_all) != 0) {
           results[i] = error::invalid_record;
+          count_poll(poll_result::rejected);
+          continue;
+        }
+        if (!codecs::verify_snapshot(std::span(aligned_snapshot(p), p.snapshot.size()))) {
+          results[i] = error::invalid_snapshot;
           count_poll(poll_result::rejected);
           continue;
         }
@@ -151,19 +157,7 @@ class store::impl final : public storage::outbox {
       for (std::size_t i = 0; i < polls.size(); ++i) {
         if (!entries[i]) continue;
         const auto& p = polls[i];
-        // The flatbuffers verifier insists on aligned scalars; the engine's buffers normally are.
-        thread_local std::vector<std::uint64_t> aligned;
-        const std::uint8_t* data = p.snapshot.data();
-        if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) != 0) {
-          aligned.resize(p.snapshot.size() / 8 + 1);
-          std::memcpy(aligned.data(), p.snapshot.data(), p.snapshot.size());
-          data = reinterpret_cast<const std::uint8_t*>(aligned.data());
-        }
-        if (!codecs::verify_snapshot(std::span(data, p.snapshot.size()))) {
-          results[i] = error::invalid_snapshot;
-          count_poll(poll_result::rejected);
-          continue;
-        }
+        const std::uint8_t* data = aligned_snapshot(p);
         device_entry& e = *entries[i];
         if ((wec = lock_into(g, e, results, stats, appended))) {
           fail_rest(results, i, wec);
@@ -554,6 +548,18 @@ class store::impl final : public storage::outbox {
       g.n = 0;
     }
   };
+
+  // The poll's snapshot bytes where the flatbuffers verifier and accessors may read them: in
+  // place when aligned (the engine's buffers normally are), else a per-thread copy that stays
+  // valid until the next call.
+  static const std::uint8_t* aligned_snapshot(const poll_record& p) {
+    const std::uint8_t* data = p.snapshot.data();
+    if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) == 0) return data;
+    thread_local std::vector<std::uint64_t> aligned;
+    aligned.resize(p.snapshot.size() / 8 + 1);
+    std::memcpy(aligned.data(), p.snapshot.data(), p.snapshot.size());
+    return reinterpret_cast<const std::uint8_t*>(aligned.data());
+  }
 
   // Locks `e` for a call that joins the group. The thread blocks on an entry only while it holds
   // none (the group is written first), so two threads cannot wait on each other; an entry

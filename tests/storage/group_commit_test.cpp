@@ -191,6 +191,8 @@ TEST_F(StorageGroupCommit, ARefusedPollIsRefusedAloneAndTheRestOfTheGroupIsWritt
   EXPECT_NE(db->device_id(testing::sim_address(1)), 0u);
   EXPECT_EQ(db->device_id(testing::sim_address(2)), 0u);
   EXPECT_NE(db->device_id(testing::sim_address(3)), 0u);
+  // A refused poll took no device id: the two stored devices are numbered one after the other.
+  EXPECT_EQ(db->device_id(a3), db->device_id(a1) + 1);
 }
 
 TEST_F(StorageGroupCommit, AFailedWriteFailsItsPollsAndEveryLaterOneAndChangesNothing) {
