@@ -358,6 +358,13 @@ struct engine::impl::shard {
         std::max<std::uint64_t>(totals.peak_polls_in_slots, polls_in_slots);
   }
 
+  // A waiting poll takes a slot again.
+  void back_into_slot(device_rec& d) {
+    d.waiting = false;
+    --polls_waiting;
+    take_slot();
+  }
+
   // A poll's request timed out unanswered and it asks again: it leaves its slot while the
   // waiting bound allows (beyond it, it keeps the slot and may leave at a later timeout).
   void on_poll_waits(std::uint32_t id) {
@@ -375,10 +382,8 @@ struct engine::impl::shard {
   bool on_poll_answered(std::uint32_t id, std::shared_ptr<parked_walk> parked) {
     auto& d = devices[id];
     if (!d.waiting) return true;  // kept its slot
-    if (polls_in_slots < max_polls && resuming.empty()) {
-      d.waiting = false;
-      --polls_waiting;
-      take_slot();
+    if (slot_free()) {
+      back_into_slot(d);
       return true;
     }
     resuming.emplace_back(id, std::move(parked));
@@ -411,9 +416,7 @@ struct engine::impl::shard {
     while (!cancelling && polls_in_slots < max_polls && !resuming.empty()) {
       auto [id, parked] = std::move(resuming.front());
       resuming.pop_front();
-      devices[id].waiting = false;
-      --polls_waiting;
-      take_slot();
+      back_into_slot(devices[id]);
       parked->resume(true);
     }
     while (!stopping && slot_free() && !ready.empty()) {

@@ -163,18 +163,11 @@ class store::impl final : public storage::outbox {
           fail_rest(results, i, wec);
           break;
         }
-        staged& s = g.next();  // counted at once: the guard unlocks it should judging throw
-        ++g.n;
-        s.e = &e;
-        s.index = i;
-        s.at = p.at_ms;
-        detect_poll(e.on_disk ? &e.state : nullptr, e.id, p.address,
-                    *schema::GetDeviceSnapshot(data), p.classes, p.at_ms, cfg_, s.d);
-        if (!needs_write(s)) {
-          --g.n;
-          e.mu.unlock();
-          continue;
-        }
+        const bool staged_it = stage(g, e, i, p.at_ms, [&](detection& d) {
+          detect_poll(e.on_disk ? &e.state : nullptr, e.id, p.address,
+                      *schema::GetDeviceSnapshot(data), p.classes, p.at_ms, cfg_, d);
+        });
+        if (!staged_it) continue;
         if (g.n == store::max_group_polls && (wec = flush(g, results, stats, appended))) {
           fail_rest(results, i + 1, wec);
           break;
@@ -209,17 +202,10 @@ class store::impl final : public storage::outbox {
         e->mu.unlock();
         return {};
       }
-      staged& s = g.next();
-      ++g.n;
-      s.e = e;
-      s.index = 0;
-      s.at = at_ms;
-      detect_unreachable(e->state, at_ms, failed_polls, last_error, cfg_, s.d);
-      if (!needs_write(s)) {
-        --g.n;
-        e->mu.unlock();
-        return {};
-      }
+      const bool staged_it = stage(g, *e, 0, at_ms, [&](detection& d) {
+        detect_unreachable(e->state, at_ms, failed_polls, last_error, cfg_, d);
+      });
+      if (!staged_it) return {};
       flush(g, result, {}, appended);
     }
     if (appended) notify_append();
@@ -585,6 +571,24 @@ class store::impl final : public storage::outbox {
         results[i] = ec;
         count_failure(ec);
       }
+  }
+
+  // Judges a call on locked entry `e` into the group's next slot. True when it joined the group
+  // (its entry stays locked until the group is written); false when it writes nothing (done, the
+  // entry unlocked). The slot counts at once, so the group's guard unlocks it should `judge`
+  // throw.
+  template <class Judge>
+  bool stage(group& g, device_entry& e, std::size_t index, std::uint64_t at, Judge&& judge) {
+    staged& s = g.next();
+    ++g.n;
+    s.e = &e;
+    s.index = index;
+    s.at = at;
+    judge(s.d);
+    if (needs_write(s)) return true;
+    --g.n;
+    e.mu.unlock();
+    return false;
   }
 
   // Decides what a judged call writes: false when nothing (the call is then done: only the time
